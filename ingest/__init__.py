@@ -1,0 +1,1 @@
+"""Ingest: connectors that poll the platforms and produce `Post` records into Kafka."""

@@ -1,0 +1,1 @@
+"""The concrete connectors, one module each."""

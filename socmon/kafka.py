@@ -1,0 +1,95 @@
+"""Kafka plumbing shared by the stages: topic creation, producers, and the idle probe.
+
+The idle probe does not trust the broker's end offsets (the embedded Tansu broker answers
+ListOffsets wrongly); it reads each group's committed offsets and asks for one record past them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+
+from socmon.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The Kafka broker could not be reached."""
+
+
+def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+    """Block until the broker answers metadata requests, or raise `BrokerUnavailable`."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+            admin.list_topics()
+            admin.close()
+            return
+        except (KafkaError, NoBrokersAvailable, OSError) as exc:
+            last = exc
+            time.sleep(0.2)
+    msg = f"Kafka broker at {bootstrap} did not answer within {timeout:.0f}s: {last}"
+    raise BrokerUnavailable(msg)
+
+
+def ensure_topics(settings: KafkaSettings, topics: Iterable[str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    wanted = list(topics) if topics is not None else list(settings.topics.all())
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                log.info("topics were created concurrently: %s", missing)
+        return missing
+    finally:
+        admin.close()
+
+
+def make_producer(bootstrap: str) -> KafkaProducer:
+    """A producer that waits for the broker's acknowledgement and retries transient errors."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        retries=5,
+        linger_ms=5,
+        max_in_flight_requests_per_connection=1,  # keep per-key order across retries
+    )
+
+
+def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: int = 500) -> int:
+    """How many records (up to one poll's worth) wait past `group`'s committed offsets.
+
+    0 means the group has consumed and committed everything in `topics`.
+    """
+    committed_reader = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        parts: list[TopicPartition] = []
+        for topic in topics:
+            for p in sorted(reader.partitions_for_topic(topic) or ()):
+                parts.append(TopicPartition(topic, p))
+        if not parts:
+            return 0
+        reader.assign(parts)
+        for tp in parts:
+            reader.seek(tp, committed_reader.committed(tp) or 0)
+        batch = reader.poll(timeout_ms=poll_ms, max_records=100)
+        return sum(len(records) for records in batch.values())
+    finally:
+        reader.close()
+        committed_reader.close()

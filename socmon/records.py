@@ -1,0 +1,203 @@
+"""The records that travel on the topics: the contract between the stages.
+
+Every record is a frozen pydantic model with a ``schema_version`` and strict validation
+(unknown fields are rejected), serialised as JSON. A stage that cannot parse a message sends it
+to the dead-letter topic with the reason; it never guesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+SCHEMA_VERSION: Literal[1] = 1
+
+Platform = Literal["twitter", "facebook", "instagram", "bluesky", "mastodon"]
+PostKind = Literal["mention", "official_post", "comment", "reply"]
+Sentiment = Literal["compliment", "concern", "neutral"]
+Severity = Literal["low", "medium", "high"]
+AlertKind = Literal[
+    "concern",
+    "compliment",
+    "urgent",
+    "abuse",
+    "policy_breach",
+    "inactive_account",
+    "unregistered_account",
+    "handover",
+    "review_due",
+    "spike",
+]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+SENTIMENTS: tuple[Sentiment, ...] = ("compliment", "concern", "neutral")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (records never carry naive times)."""
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every record: frozen, unknown fields rejected, JSON on the wire."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordError(ValueError):
+    """A message could not be parsed into a record; ``reason`` says what is wrong."""
+
+    def __init__(self, record: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"not a valid {record}: {reason}")
+
+
+def parse_record(model: type[R], payload: bytes | str) -> R:
+    """Parse and validate one JSON message; raise `RecordError` with a readable reason."""
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise RecordError(model.__name__, describe_validation_error(exc)) from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: ``field.path: message`` (pydantic's own text, without the URL)."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(message)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class Media(Record):
+    """An image or video attached to a post (only what the policy checks need)."""
+
+    type: Literal["photo", "video", "animated_gif", "other"]
+    url: str | None = None
+    alt_text: str | None = None
+
+
+class Post(Record):
+    """One item from a platform, normalised: a mention, an official post, a comment or a reply."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    platform: Platform
+    post_id: NonEmpty
+    kind: PostKind
+    account: NonEmpty = Field(description="official account handle it concerns or was posted by")
+    author: NonEmpty
+    text: str
+    created_at: AwareDatetime
+    url: str | None = None
+    media: tuple[Media, ...] = ()
+    lang: str | None = None
+    in_reply_to: str | None = None
+    source: NonEmpty = Field(description="the connector that fetched it, e.g. replay or twitter")
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        """The document id and the Kafka key: ``platform:post_id``."""
+        return f"{self.platform}:{self.post_id}"
+
+
+class Breach(Record):
+    """A policy breach found in an official account's post, with the evidence span."""
+
+    rule: NonEmpty
+    severity: Severity
+    evidence: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Classification(Record):
+    """What the classifiers and policy rules say about a post."""
+
+    sentiment: Sentiment
+    confidence: float = Field(ge=0.0, le=1.0)
+    urgent: bool = False
+    departments: tuple[str, ...] = ()
+    abusive: bool = False
+    breaches: tuple[Breach, ...] = ()
+    reason: str = ""
+    model: str = Field(default="", description="name and version of the model that decided")
+
+
+class EnrichedPost(Record):
+    """A post with its classification, as indexed and routed."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    post: Post
+    classification: Classification
+    enriched_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        return self.post.key
+
+
+class Alert(Record):
+    """Something a person must be told about; routing decides who and how.
+
+    ``alert_id`` is deterministic (kind and subject), so a replayed post raises the same alert id
+    and delivery can be made at-most-once per recipient.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: NonEmpty
+    kind: AlertKind
+    summary: NonEmpty
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    departments: tuple[str, ...] = ()
+    account: str | None = None
+    post: Post | None = None
+    classification: Classification | None = None
+
+    @staticmethod
+    def make_id(kind: AlertKind, subject: str) -> str:
+        return f"{kind}:{subject}"
+
+
+class Delivery(Record):
+    """One attempt outcome of telling one recipient about one alert on one channel."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: NonEmpty
+    alert_kind: AlertKind
+    recipient: NonEmpty
+    channel: NonEmpty
+    result: Literal["sent", "failed"]
+    detail: str = ""
+    delivered_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        """At most one successful delivery per alert, recipient and channel."""
+        return f"{self.alert_id}|{self.recipient}|{self.channel}"
+
+
+class DeadLetter(Record):
+    """Anything that could not be parsed or delivered, with where it came from and why."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    stage: Literal["ingest", "enrich", "index", "route", "alerting"]
+    reason: NonEmpty
+    origin: NonEmpty = Field(description="where it came from: file:line, topic/partition/offset")
+    payload: str = Field(description="the raw item, as received")
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str:
+        """Stable id: the same bad item from the same place dead-letters once in the index."""
+        digest = hashlib.sha256(f"{self.stage}|{self.origin}|{self.payload}".encode()).hexdigest()
+        return digest[:32]

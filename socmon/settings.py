@@ -1,0 +1,207 @@
+"""Settings: one YAML file plus environment variables (secrets only ever from the environment).
+
+Environment variables override the file: ``SOCMON_KAFKA__BOOTSTRAP_SERVERS=host:9092`` sets
+``kafka.bootstrap_servers``. Secrets are `SecretStr`, so they never appear in a dump or a log.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from socmon.records import Platform
+from socmon.topics import Topics
+
+DEFAULT_CONFIG = "default_config.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration is broken; the message names the file, the field and what is wrong."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = "socmon"
+    partitions: int = Field(default=4, ge=1, le=256)
+    replication_factor: int = Field(default=1, ge=1)
+    session_timeout_ms: int = Field(default=10_000, ge=1_000)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+
+class IndexSettings(Section):
+    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    sqlite_path: Path | None = Field(default=None, description="defaults to <data_dir>/socmon.db")
+    elasticsearch_url: str = "http://localhost:9200"
+    elasticsearch_index: str = "socmon-posts"
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    retention_days: int = Field(default=365, ge=1)
+    batch_size: int = Field(default=500, ge=1)
+
+
+class MetricsSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)
+
+
+class EmbeddedSettings(Section):
+    broker_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+
+
+class Department(Section):
+    """One department of the taxonomy: how posts are matched to it and who it is."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    keywords: list[str] = []
+    aliases: list[str] = []
+    sites: list[str] = []
+    contact: str | None = None
+
+
+class OfficialAccount(Section):
+    """An entry of the register of official accounts."""
+
+    platform: Platform
+    handle: str = Field(min_length=1)
+    platform_id: str | None = None
+    team: str
+    owner: str | None = None
+    owner_left: bool = False
+    line_manager: str | None = None
+    approved_on: date | None = None
+    status: Literal["active", "closed"] = "active"
+    expected_interval_days: int = Field(default=7, ge=1)
+    last_review: date | None = None
+
+
+class ReplaySource(Section):
+    path: Path
+
+
+class ConnectorSettings(Section):
+    replay: list[ReplaySource] = []
+    poll_interval_seconds: float = Field(default=60.0, gt=0)
+
+
+class AlertingSettings(Section):
+    outbox: Path | None = Field(
+        default=None,
+        description="file channel: JSON Lines of deliveries; default <data_dir>/outbox.jsonl",
+    )
+    console: bool = True
+    patient_services: str = "patient-services"
+    communications: str = "communications"
+
+
+class OrganisationSettings(Section):
+    name: str = "Example NHS Trust"
+    dashboard_url: str = "http://127.0.0.1:8050"
+
+
+class Settings(BaseSettings):
+    """Everything socmon reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOCMON_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path(".socmon")
+    organisation: OrganisationSettings = OrganisationSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    index: IndexSettings = IndexSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    embedded: EmbeddedSettings = EmbeddedSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
+    alerting: AlertingSettings = AlertingSettings()
+    departments: list[Department] = []
+    accounts: list[OfficialAccount] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the YAML file (passed as init values).
+        return (env_settings, init_settings)
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_departments(cls, value: list[Department]) -> list[Department]:
+        seen: set[str] = set()
+        for dept in value:
+            if dept.id in seen:
+                msg = f"department id {dept.id!r} appears twice"
+                raise ValueError(msg)
+            seen.add(dept.id)
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.index.sqlite_path or self.data_dir / "socmon.db"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.alerting.outbox or self.data_dir / "outbox.jsonl"
+
+    def account(self, platform: str, handle: str) -> OfficialAccount | None:
+        wanted = handle.lstrip("@").lower()
+        for acc in self.accounts:
+            if acc.platform == platform and acc.handle.lstrip("@").lower() == wanted:
+                return acc
+        return None
+
+
+def default_config_text() -> str:
+    return resources.files("socmon").joinpath(DEFAULT_CONFIG).read_text(encoding="utf-8")
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (the bundled default when `path` is None) and the environment.
+
+    Raises `ConfigError` naming the file, the field and the problem.
+    """
+    where = str(path) if path else f"(bundled {DEFAULT_CONFIG})"
+    try:
+        text = path.read_text(encoding="utf-8") if path else default_config_text()
+    except OSError as exc:
+        msg = f"{where}: cannot read the config file: {exc.strerror}"
+        raise ConfigError(msg) from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        msg = f"{where}{pos}: not valid YAML: {problem}"
+        raise ConfigError(msg) from exc
+    if not isinstance(data, dict):
+        msg = f"{where}: the top level must be a mapping of sections, not {type(data).__name__}"
+        raise ConfigError(msg)
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {field}: {err['msg']}")
+        raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from exc

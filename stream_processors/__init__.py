@@ -1,0 +1,1 @@
+"""Stream processors: the stages that read posts from the topics and enrich them."""

@@ -1,0 +1,1 @@
+"""Classifiers that label posts: sentiment, abusive language, and the policy rules."""
