@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from socmon.settings import KafkaSettings
 
@@ -33,7 +33,7 @@ def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
             admin.list_topics()
             admin.close()
             return
-        except (KafkaError, NoBrokersAvailable, OSError) as exc:
+        except (KafkaError, OSError) as exc:
             last = exc
             time.sleep(0.2)
     msg = f"Kafka broker at {bootstrap} did not answer within {timeout:.0f}s: {last}"

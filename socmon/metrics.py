@@ -101,3 +101,20 @@ def process_registry() -> CollectorRegistry:
 
 def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def serve_metrics(host: str, port: int) -> int:
+    """Serve ``/metrics`` of this process (or of every process, in multiprocess mode).
+
+    Returns the port actually bound (``port=0`` picks a free one).
+    """
+    from prometheus_client import REGISTRY, start_http_server
+
+    registry = REGISTRY
+    if multiprocess_enabled():
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return int(server.server_port)

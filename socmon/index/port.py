@@ -88,3 +88,6 @@ class Index(Protocol):
     def stats(self) -> Stats: ...
 
     def close(self) -> None: ...
+
+
+IndexError = IndexUnavailable  # noqa: A001 - TEMPORARY alias while adapters are renamed

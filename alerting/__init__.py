@@ -1,0 +1,1 @@
+"""Alerting: reads `socmon.alerts`, decides who is told, delivers, and records every delivery."""

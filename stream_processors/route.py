@@ -1,0 +1,46 @@
+"""Which alerts an enriched post raises. Who is told, and how, is decided by `alerting/`."""
+
+from __future__ import annotations
+
+from socmon.records import Alert, AlertKind, EnrichedPost
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def alerts_for(enriched: EnrichedPost) -> list[Alert]:
+    """The alerts a post raises; ids are deterministic, so a replay raises the same ones."""
+    post, cls = enriched.post, enriched.classification
+    where = f"{post.platform} @{post.author}"
+    common = {
+        "departments": cls.departments,
+        "account": post.account,
+        "post": post,
+        "classification": cls,
+    }
+    alerts: list[Alert] = []
+
+    def add(kind: AlertKind, summary: str) -> None:
+        alerts.append(
+            Alert.model_validate(
+                {"alert_id": Alert.make_id(kind, post.key), "kind": kind, "summary": summary}
+                | common
+            )
+        )
+
+    if cls.urgent:
+        add("urgent", f"Urgent post from {where}: {_excerpt(post.text)}")
+    if post.kind == "official_post":
+        if cls.breaches:
+            rules = ", ".join(sorted({b.rule for b in cls.breaches}))
+            add("policy_breach", f"Possible policy breach ({rules}) on @{post.account}")
+        return alerts
+    if cls.abusive:
+        add("abuse", f"Abusive {post.kind} aimed at @{post.account} from {where}")
+    elif cls.sentiment == "concern":
+        add("concern", f"Concern from {where}: {_excerpt(post.text)}")
+    elif cls.sentiment == "compliment":
+        add("compliment", f"Compliment from {where}: {_excerpt(post.text)}")
+    return alerts
