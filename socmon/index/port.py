@@ -89,5 +89,3 @@ class Index(Protocol):
 
     def close(self) -> None: ...
 
-
-IndexError = IndexUnavailable  # noqa: A001 - TEMPORARY alias while adapters are renamed

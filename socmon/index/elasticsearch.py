@@ -1,0 +1,638 @@
+"""The deployed index: the `socmon.index.port.Index` port on Elasticsearch (or OpenSearch).
+
+Four indices, ``<prefix>-posts``, ``-alerts``, ``-deliveries`` and ``-deadletters``, each created
+from a composable index template with explicit, strict mappings (the Kibana dashboards rely on the
+field types). A document carries the fields dashboards need at the top level, plus the whole
+record as JSON in ``record`` (stored, not indexed) so reads rebuild the record exactly.
+
+Writes are bulk ``index`` actions with ``_id`` = the record key, so a replay overwrites instead of
+duplicating. Items rejected with a retryable status (429, 502, 503, 504) are retried alone with
+bounded exponential backoff; whatever still fails comes back in `BulkResult.failed` for the caller
+to dead-letter. Writes use ``refresh="wait_for"``: the call returns once the documents are visible
+to search, so a read right after a write sees it (the dashboard, the account sweep and the tests
+rely on that), without forcing a segment refresh per request the way ``refresh=true`` would; the
+price is up to one refresh interval (1 s by default) of extra latency per bulk call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
+from elasticsearch.helpers import streaming_bulk
+
+from socmon.index.port import BulkResult, IndexUnavailable, PostQuery, Stats
+from socmon.records import (
+    SENTIMENTS,
+    Alert,
+    DeadLetter,
+    Delivery,
+    EnrichedPost,
+    parse_record,
+)
+from socmon.settings import IndexSettings
+
+RETRYABLE_STATUSES: Final = (429, 502, 503, 504)
+TEMPLATE_VERSION: Final = 1
+# Above this, a search must page; deliveries per alert and accounts per platform stay far below.
+MAX_RESULT_WINDOW: Final = 10_000
+
+_KEYWORD: Final = {"type": "keyword"}
+_DATE: Final = {"type": "date"}
+_TEXT: Final = {"type": "text"}
+# The full record, kept in _source only: never searched or aggregated, so no index or doc values.
+_RECORD: Final = {"type": "keyword", "index": False, "doc_values": False}
+
+MAPPINGS: Final[dict[str, dict[str, Any]]] = {
+    "posts": {
+        "dynamic": "strict",
+        "properties": {
+            "key": _KEYWORD,
+            "platform": _KEYWORD,
+            "post_id": _KEYWORD,
+            "kind": _KEYWORD,
+            "account": _KEYWORD,
+            "author": _KEYWORD,
+            "author_handle": _KEYWORD,
+            "text": _TEXT,
+            "created_at": _DATE,
+            # A keyword term longer than 32 KB is rejected by Lucene; a URL is not worth losing
+            # the whole post over, so over-long ones are kept in _source but not indexed.
+            "url": {"type": "keyword", "ignore_above": 2048},
+            "lang": _KEYWORD,
+            "in_reply_to": _KEYWORD,
+            "source": _KEYWORD,
+            "fetched_at": _DATE,
+            "sentiment": _KEYWORD,
+            "confidence": {"type": "float"},
+            "urgent": {"type": "boolean"},
+            "abusive": {"type": "boolean"},
+            "departments": _KEYWORD,
+            # nested, so "rule X with severity high" matches within one breach, not across two.
+            "breaches": {
+                "type": "nested",
+                "properties": {
+                    "rule": _KEYWORD,
+                    "severity": _KEYWORD,
+                    "evidence": _TEXT,
+                    "start": {"type": "integer"},
+                    "end": {"type": "integer"},
+                },
+            },
+            "reason": _TEXT,
+            "model": _KEYWORD,
+            "enriched_at": _DATE,
+            "schema_version": {"type": "integer"},
+            "record": _RECORD,
+        },
+    },
+    "alerts": {
+        "dynamic": "strict",
+        "properties": {
+            "alert_id": _KEYWORD,
+            "kind": _KEYWORD,
+            "summary": _TEXT,
+            "created_at": _DATE,
+            "departments": _KEYWORD,
+            "account": _KEYWORD,
+            "platform": _KEYWORD,
+            "post_key": _KEYWORD,
+            "post_author_handle": _KEYWORD,
+            "sentiment": _KEYWORD,
+            "schema_version": {"type": "integer"},
+            "record": _RECORD,
+        },
+    },
+    "deliveries": {
+        "dynamic": "strict",
+        "properties": {
+            "key": _KEYWORD,
+            "alert_id": _KEYWORD,
+            "alert_kind": _KEYWORD,
+            "recipient": _KEYWORD,
+            "channel": _KEYWORD,
+            "result": _KEYWORD,
+            "detail": _TEXT,
+            "delivered_at": _DATE,
+            "schema_version": {"type": "integer"},
+            "record": _RECORD,
+        },
+    },
+    "deadletters": {
+        "dynamic": "strict",
+        "properties": {
+            "key": _KEYWORD,
+            "stage": _KEYWORD,
+            # text to search a reason, keyword to chart the most common ones
+            "reason": {**_TEXT, "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+            "origin": {"type": "keyword", "ignore_above": 1024},
+            "created_at": _DATE,
+            "schema_version": {"type": "integer"},
+            "record": _RECORD,
+        },
+    },
+}
+
+
+def author_handle(author: str) -> str:
+    """How an author is matched for erasure: without a leading ``@``, case-insensitive."""
+    return author.strip().lstrip("@").casefold()
+
+
+def _iso(moment: datetime, what: str) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"{what} must be timezone-aware, got the naive time {moment.isoformat()}"
+        raise ValueError(msg)
+    return moment.isoformat()
+
+
+def _without_credentials(url: str) -> str:
+    """The URL as it may appear in a message or a log: user and password removed."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _describe_item_error(outcome: dict[str, Any]) -> str:
+    """``status type: reason`` for one failed bulk item (the error may be a dict or a string)."""
+    status = outcome.get("status", "?")
+    error = outcome.get("error")
+    if isinstance(error, dict):
+        detail = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            detail += f" (caused by {cause.get('type', 'error')}: {cause['reason']})"
+        return f"{status} {detail}"
+    return f"{status} {error}"
+
+
+class ElasticsearchIndex:
+    """The index on an Elasticsearch-API cluster, through an `elasticsearch.Elasticsearch` client.
+
+    ``max_retries`` and ``initial_backoff`` bound the retries of rejected bulk items: attempt n
+    waits ``initial_backoff * 2**(n-1)`` seconds, capped at ``max_backoff``.
+    """
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        index_prefix: str = "socmon",
+        max_retries: int = 3,
+        initial_backoff: float = 0.5,
+        *,
+        max_backoff: float = 30.0,
+        chunk_size: int = 500,
+    ) -> None:
+        if max_retries < 0:
+            msg = f"max_retries must be zero or more, got {max_retries}"
+            raise ValueError(msg)
+        if not index_prefix or index_prefix != index_prefix.lower():
+            msg = f"index_prefix must be non-empty and lowercase, got {index_prefix!r}"
+            raise ValueError(msg)
+        self._client = client
+        self.prefix = index_prefix
+        self.max_retries = max_retries
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.chunk_size = chunk_size
+        self.indices = {kind: f"{index_prefix}-{kind}" for kind in MAPPINGS}
+        nodes = client.transport.node_pool.all()
+        # base_url never holds credentials (the client moves them into headers).
+        self.url = ", ".join(node.base_url for node in nodes) or "(no node configured)"
+        self._secrets: tuple[str, ...] = ()
+        self._owns_client = False
+
+    @classmethod
+    def from_settings(cls, settings: IndexSettings) -> ElasticsearchIndex:
+        """Build the client from settings; ``elasticsearch_index`` ``x-posts`` gives prefix ``x``.
+
+        The client is owned by the index: `close` closes it.
+        """
+        secrets: list[str] = []
+        auth: dict[str, Any] = {}
+        if settings.elasticsearch_api_key is not None:
+            api_key = settings.elasticsearch_api_key.get_secret_value()
+            auth["api_key"] = api_key
+            secrets.append(api_key)
+        elif settings.elasticsearch_username is not None:
+            password = (
+                settings.elasticsearch_password.get_secret_value()
+                if settings.elasticsearch_password is not None
+                else ""
+            )
+            auth["basic_auth"] = (settings.elasticsearch_username, password)
+            if password:
+                secrets.append(password)
+        url_password = urlsplit(settings.elasticsearch_url).password
+        if url_password:
+            secrets.append(url_password)
+        try:
+            client = Elasticsearch(settings.elasticsearch_url, request_timeout=30, **auth)
+        except ValueError as exc:
+            msg = (
+                f"invalid Elasticsearch URL {_without_credentials(settings.elasticsearch_url)}: "
+                f"{exc}"
+            )
+            raise IndexUnavailable(msg) from exc
+        name = settings.elasticsearch_index
+        prefix = name.removesuffix("-posts") if name.endswith("-posts") else name
+        index = cls(client, index_prefix=prefix, chunk_size=settings.batch_size)
+        index._secrets = tuple(secrets)
+        index._owns_client = True
+        return index
+
+    def __repr__(self) -> str:
+        return f"ElasticsearchIndex(url={self.url!r}, prefix={self.prefix!r})"
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def _calls(self, action: str) -> Iterator[None]:
+        """Turn client errors into `IndexUnavailable` naming the URL (never a credential)."""
+        try:
+            yield
+        except ApiError as exc:
+            msg = self._redact(
+                f"Elasticsearch at {self.url} refused to {action}: "
+                f"{exc.meta.status} {exc.error}: {exc.message}"
+            )
+            raise IndexUnavailable(msg) from exc
+        except TransportError as exc:
+            msg = self._redact(f"cannot reach Elasticsearch at {self.url} to {action}: {exc}")
+            raise IndexUnavailable(msg) from exc
+
+    def _bulk(self, kind: str, documents: Iterable[tuple[str, dict[str, Any]]]) -> BulkResult:
+        index = self.indices[kind]
+        actions = [
+            {"_op_type": "index", "_index": index, "_id": doc_id, "_source": source}
+            for doc_id, source in documents
+        ]
+        if not actions:
+            return BulkResult(written=0)
+        written = 0
+        failed: list[tuple[str, str]] = []
+        with self._calls(f"write {len(actions)} documents to {index}"):
+            # streaming_bulk resends only the items that failed with a status in
+            # retry_on_status, and retries a whole chunk the cluster rejected with one;
+            # anything else comes back as a failed item (raise_on_error=False).
+            for ok, item in streaming_bulk(
+                self._client,
+                actions,
+                chunk_size=self.chunk_size,
+                raise_on_error=False,
+                raise_on_exception=True,
+                max_retries=self.max_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=self.max_backoff,
+                retry_on_status=RETRYABLE_STATUSES,
+                refresh="wait_for",
+            ):
+                outcome = next(iter(item.values()))
+                if ok:
+                    written += 1
+                else:
+                    failed.append((str(outcome.get("_id")), _describe_item_error(outcome)))
+        return BulkResult(written=written, failed=tuple(failed))
+
+    def _search(self, kind: str, action: str, **request: Any) -> dict[str, Any]:
+        with self._calls(action):
+            response = self._client.search(index=self.indices[kind], **request)
+        return dict(response.body)
+
+    def _records(self, kind: str, action: str, **request: Any) -> list[str]:
+        """The ``record`` JSON of each hit, in the order of the hits."""
+        body = self._search(kind, action, source_includes=["record"], **request)
+        return [hit["_source"]["record"] for hit in body["hits"]["hits"]]
+
+    def _get_source(self, kind: str, doc_id: str) -> dict[str, Any] | None:
+        # GET by id is real-time: it sees a write even before a refresh.
+        with self._calls(f"read {doc_id!r} from {self.indices[kind]}"):
+            response = self._client.options(ignore_status=404).get(
+                index=self.indices[kind], id=doc_id
+            )
+        if not response.body.get("found"):
+            return None
+        source: dict[str, Any] = response.body["_source"]
+        return source
+
+    def _count(self, kind: str) -> int:
+        with self._calls(f"count {self.indices[kind]}"):
+            response = self._client.count(index=self.indices[kind])
+        return int(response.body["count"])
+
+    def _terms(self, kind: str, field: str) -> dict[str, int]:
+        body = self._search(
+            kind,
+            f"count {self.indices[kind]} by {field}",
+            size=0,
+            aggs={"by": {"terms": {"field": field, "size": 100}}},
+        )
+        return {b["key"]: b["doc_count"] for b in body["aggregations"]["by"]["buckets"]}
+
+    # -- the port -----------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Install the index templates and create the indices that are missing; idempotent.
+
+        An index that already exists gets the declared mappings added (new fields only: a field
+        whose type changed makes this fail with `IndexUnavailable`, which needs a reindex).
+        """
+        for kind, mappings in MAPPINGS.items():
+            index = self.indices[kind]
+            with self._calls(f"install the index template {index}"):
+                self._client.indices.put_index_template(
+                    name=index,
+                    index_patterns=[index],
+                    # above the built-in templates (priority 100), so ours decides for our names
+                    priority=200,
+                    version=TEMPLATE_VERSION,
+                    meta={"managed_by": "socmon", "description": f"socmon {kind}"},
+                    template={"mappings": mappings},
+                )
+            with self._calls(f"create the index {index}"):
+                exists = bool(self._client.indices.exists(index=index))
+                if exists:
+                    self._client.indices.put_mapping(
+                        index=index,
+                        dynamic=mappings["dynamic"],
+                        properties=mappings["properties"],
+                    )
+                else:
+                    try:
+                        self._client.indices.create(index=index)
+                    except BadRequestError as exc:
+                        # another process created it between exists() and create(): fine
+                        if exc.error != "resource_already_exists_exception":
+                            raise
+
+    def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
+        return self._bulk("posts", ((post.key, _post_document(post)) for post in posts))
+
+    def get_post(self, key: str) -> EnrichedPost | None:
+        source = self._get_source("posts", key)
+        return parse_record(EnrichedPost, source["record"]) if source else None
+
+    def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
+        """Newest first (ties by key); ``since`` is inclusive and ``until`` exclusive.
+
+        Times are compared at millisecond precision (the ``date`` type keeps milliseconds).
+        """
+        if query.limit < 0:
+            msg = f"PostQuery.limit must be zero or more, got {query.limit}"
+            raise ValueError(msg)
+        must: list[dict[str, Any]] = []
+        filters: list[dict[str, Any]] = []
+        if query.text is not None and query.text.strip():
+            # every word must occur, as in the SQLite adapter
+            must.append({"match": {"text": {"query": query.text, "operator": "and"}}})
+        for field, value in (
+            ("sentiment", query.sentiment),
+            ("departments", query.department),
+            ("platform", query.platform),
+            ("account", query.account),
+        ):
+            if value is not None:
+                filters.append({"term": {field: value}})
+        window: dict[str, str] = {}
+        if query.since is not None:
+            window["gte"] = _iso(query.since, "PostQuery.since")
+        if query.until is not None:
+            window["lt"] = _iso(query.until, "PostQuery.until")
+        if window:
+            filters.append({"range": {"created_at": window}})
+        records = self._records(
+            "posts",
+            f"search {self.indices['posts']}",
+            query={"bool": {"must": must, "filter": filters}},
+            sort=[{"created_at": {"order": "desc"}}, {"key": {"order": "asc"}}],
+            size=query.limit,
+        )
+        return [parse_record(EnrichedPost, record) for record in records]
+
+    def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
+        return self._bulk("alerts", ((alert.alert_id, _alert_document(alert)) for alert in alerts))
+
+    def record_deliveries(self, deliveries: Sequence[Delivery]) -> BulkResult:
+        return self._bulk("deliveries", ((d.key, _delivery_document(d)) for d in deliveries))
+
+    def was_delivered(self, delivery_key: str) -> bool:
+        source = self._get_source("deliveries", delivery_key)
+        return source is not None and source.get("result") == "sent"
+
+    def deliveries_for(self, alert_id: str) -> list[Delivery]:
+        """Oldest first (ties by key), so the list reads as the history of the alert."""
+        records = self._records(
+            "deliveries",
+            f"read the deliveries of {alert_id!r}",
+            query={"term": {"alert_id": alert_id}},
+            sort=[{"delivered_at": {"order": "asc"}}, {"key": {"order": "asc"}}],
+            size=MAX_RESULT_WINDOW,
+        )
+        return [parse_record(Delivery, record) for record in records]
+
+    def record_deadletters(self, letters: Sequence[DeadLetter]) -> BulkResult:
+        return self._bulk("deadletters", ((x.key, _deadletter_document(x)) for x in letters))
+
+    def deadletters(self, limit: int = 100) -> list[DeadLetter]:
+        """Newest first (ties by key)."""
+        records = self._records(
+            "deadletters",
+            f"read {self.indices['deadletters']}",
+            query={"match_all": {}},
+            sort=[{"created_at": {"order": "desc"}}, {"key": {"order": "asc"}}],
+            size=max(limit, 0),
+        )
+        return [parse_record(DeadLetter, record) for record in records]
+
+    def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
+        newest: dict[tuple[str, str], datetime] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": 500,
+                "sources": [
+                    {"platform": {"terms": {"field": "platform"}}},
+                    {"account": {"terms": {"field": "account"}}},
+                ],
+            }
+            if after is not None:
+                composite["after"] = after
+            body = self._search(
+                "posts",
+                "find the last official post per account",
+                size=0,
+                query={"term": {"kind": "official_post"}},
+                aggs={
+                    "accounts": {
+                        "composite": composite,
+                        # top_hits, not max: max returns epoch milliseconds and would lose the
+                        # microseconds the record carries.
+                        "aggs": {
+                            "newest": {
+                                "top_hits": {
+                                    "size": 1,
+                                    "sort": [{"created_at": {"order": "desc"}}],
+                                    "_source": {"includes": ["created_at"]},
+                                }
+                            }
+                        },
+                    }
+                },
+            )
+            accounts = body["aggregations"]["accounts"]
+            for bucket in accounts["buckets"]:
+                hit = bucket["newest"]["hits"]["hits"][0]
+                key = (bucket["key"]["platform"], bucket["key"]["account"])
+                newest[key] = datetime.fromisoformat(hit["_source"]["created_at"])
+            after = accounts.get("after_key")
+            if not accounts["buckets"] or after is None:
+                return newest
+
+    def stats(self) -> Stats:
+        """Counts; ``by_sentiment`` names all three sentiments, ``alerts`` only kinds seen."""
+        by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
+        by_sentiment.update(self._terms("posts", "sentiment"))
+        return Stats(
+            indexed=self._count("posts"),
+            by_sentiment=by_sentiment,
+            deadletter=self._count("deadletters"),
+            alerts=self._terms("alerts", "kind"),
+            deliveries=self._count("deliveries"),
+        )
+
+    def close(self) -> None:
+        """Close the client if this index made it (`from_settings`); an injected one stays open."""
+        if self._owns_client:
+            self._client.close()
+
+    # -- retention and data-subject requests (not in the port yet) ----------------------------
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Delete every record from before ``cutoff`` (the one-year retention); returns how many.
+
+        Posts go by when they were posted, alerts and dead letters by when they were raised,
+        deliveries by when they were made.
+        """
+        moment = _iso(cutoff, "cutoff")
+        deleted = 0
+        for kind, field in (
+            ("posts", "created_at"),
+            ("alerts", "created_at"),
+            ("deliveries", "delivered_at"),
+            ("deadletters", "created_at"),
+        ):
+            deleted += self._delete_by_query(kind, {"range": {field: {"lt": moment}}})
+        return deleted
+
+    def erase_author(self, handle: str) -> int:
+        """Erase a person's posts and the alerts that quote them; returns how many records.
+
+        The handle matches without a leading ``@`` and case-insensitively. Dead letters keep raw
+        payloads that cannot be matched reliably; they expire with retention.
+        """
+        wanted = author_handle(handle)
+        if not wanted:
+            msg = "erase_author needs a handle, got an empty string"
+            raise ValueError(msg)
+        return self._delete_by_query(
+            "posts", {"term": {"author_handle": wanted}}
+        ) + self._delete_by_query("alerts", {"term": {"post_author_handle": wanted}})
+
+    def _delete_by_query(self, kind: str, query: dict[str, Any]) -> int:
+        index = self.indices[kind]
+        with self._calls(f"delete from {index}"):
+            response = self._client.delete_by_query(
+                index=index, query=query, refresh=True, conflicts="proceed"
+            )
+        failures = response.body.get("failures") or []
+        if failures:
+            msg = f"Elasticsearch at {self.url} could not delete from {index}: {failures[0]}"
+            raise IndexUnavailable(self._redact(msg))
+        return int(response.body.get("deleted", 0))
+
+
+def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
+    post, label = enriched.post, enriched.classification
+    return {
+        "key": enriched.key,
+        "platform": post.platform,
+        "post_id": post.post_id,
+        "kind": post.kind,
+        "account": post.account,
+        "author": post.author,
+        "author_handle": author_handle(post.author),
+        "text": post.text,
+        "created_at": _iso(post.created_at, "Post.created_at"),
+        "url": post.url,
+        "lang": post.lang,
+        "in_reply_to": post.in_reply_to,
+        "source": post.source,
+        "fetched_at": _iso(post.fetched_at, "Post.fetched_at"),
+        "sentiment": label.sentiment,
+        "confidence": label.confidence,
+        "urgent": label.urgent,
+        "abusive": label.abusive,
+        "departments": list(label.departments),
+        "breaches": [breach.model_dump(mode="json") for breach in label.breaches],
+        "reason": label.reason,
+        "model": label.model,
+        "enriched_at": _iso(enriched.enriched_at, "EnrichedPost.enriched_at"),
+        "schema_version": enriched.schema_version,
+        "record": enriched.model_dump_json(),
+    }
+
+
+def _alert_document(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.alert_id,
+        "kind": alert.kind,
+        "summary": alert.summary,
+        "created_at": _iso(alert.created_at, "Alert.created_at"),
+        "departments": list(alert.departments),
+        "account": alert.account,
+        "platform": alert.post.platform if alert.post else None,
+        "post_key": alert.post.key if alert.post else None,
+        "post_author_handle": author_handle(alert.post.author) if alert.post else None,
+        "sentiment": alert.classification.sentiment if alert.classification else None,
+        "schema_version": alert.schema_version,
+        "record": alert.model_dump_json(),
+    }
+
+
+def _delivery_document(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "key": delivery.key,
+        "alert_id": delivery.alert_id,
+        "alert_kind": delivery.alert_kind,
+        "recipient": delivery.recipient,
+        "channel": delivery.channel,
+        "result": delivery.result,
+        "detail": delivery.detail,
+        "delivered_at": _iso(delivery.delivered_at, "Delivery.delivered_at"),
+        "schema_version": delivery.schema_version,
+        "record": delivery.model_dump_json(),
+    }
+
+
+def _deadletter_document(letter: DeadLetter) -> dict[str, Any]:
+    return {
+        "key": letter.key,
+        "stage": letter.stage,
+        "reason": letter.reason,
+        "origin": letter.origin,
+        "created_at": _iso(letter.created_at, "DeadLetter.created_at"),
+        "schema_version": letter.schema_version,
+        "record": letter.model_dump_json(),
+    }

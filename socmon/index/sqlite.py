@@ -1,0 +1,480 @@
+"""The embedded index: the `socmon.index.port.Index` port on one SQLite file.
+
+Several processes share the file at once (the Faust worker writes posts, alert delivery writes
+deliveries, the CLI reads stats), so the database runs in WAL mode with a busy timeout, every write
+is one short ``BEGIN IMMEDIATE`` transaction, and each instance owns one connection guarded by a
+lock (it may be called from a worker thread). Post text is searchable with FTS5.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from socmon.index.port import BulkResult, IndexUnavailable, PostQuery, Stats
+from socmon.records import (
+    SENTIMENTS,
+    Alert,
+    DeadLetter,
+    Delivery,
+    EnrichedPost,
+    parse_record,
+)
+
+SCHEMA_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WORD = re.compile(r"\w+")
+
+# One statement per entry: sqlite3's execute() runs a single statement, and executescript() would
+# commit behind our back, which breaks the one-transaction-per-write rule.
+_SCHEMA: tuple[str, ...] = (
+    # `id` is an explicit INTEGER PRIMARY KEY because the FTS table refers to posts by rowid, and
+    # VACUUM may renumber implicit rowids (which would silently detach the full-text index).
+    """
+    CREATE TABLE IF NOT EXISTS posts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        platform TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        author TEXT NOT NULL,
+        author_handle TEXT NOT NULL,
+        sentiment TEXT NOT NULL,
+        departments TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        urgent INTEGER NOT NULL,
+        abusive INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        record TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS posts_created_at ON posts (created_at)",
+    "CREATE INDEX IF NOT EXISTS posts_account ON posts (platform, account, kind, created_at)",
+    "CREATE INDEX IF NOT EXISTS posts_author_handle ON posts (author_handle)",
+    # External-content FTS5 table: the text is stored once (in posts) and the triggers below keep
+    # the index in step, so an upsert replaces the FTS row instead of adding a second one.
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
+        text, content='posts', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_fts_insert AFTER INSERT ON posts BEGIN
+        INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_fts_delete AFTER DELETE ON posts BEGIN
+        INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_fts_update AFTER UPDATE OF text ON posts BEGIN
+        INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        post_author_handle TEXT,
+        record TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS alerts_created_at ON alerts (created_at)",
+    "CREATE INDEX IF NOT EXISTS alerts_post_author ON alerts (post_author_handle)",
+    """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        key TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        result TEXT NOT NULL,
+        delivered_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, delivered_at)",
+    """
+    CREATE TABLE IF NOT EXISTS deadletters (
+        key TEXT PRIMARY KEY,
+        stage TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS deadletters_created_at ON deadletters (created_at)",
+)
+
+_UPSERT_POST = """
+    INSERT INTO posts (key, platform, post_id, account, kind, author, author_handle, sentiment,
+                       departments, created_at, urgent, abusive, text, record)
+    VALUES (:key, :platform, :post_id, :account, :kind, :author, :author_handle, :sentiment,
+            :departments, :created_at, :urgent, :abusive, :text, :record)
+    ON CONFLICT (key) DO UPDATE SET
+        platform = excluded.platform, post_id = excluded.post_id, account = excluded.account,
+        kind = excluded.kind, author = excluded.author, author_handle = excluded.author_handle,
+        sentiment = excluded.sentiment, departments = excluded.departments,
+        created_at = excluded.created_at, urgent = excluded.urgent, abusive = excluded.abusive,
+        text = excluded.text, record = excluded.record
+"""
+_UPSERT_ALERT = """
+    INSERT INTO alerts (alert_id, kind, created_at, post_author_handle, record)
+    VALUES (:alert_id, :kind, :created_at, :post_author_handle, :record)
+    ON CONFLICT (alert_id) DO UPDATE SET
+        kind = excluded.kind, created_at = excluded.created_at,
+        post_author_handle = excluded.post_author_handle, record = excluded.record
+"""
+_UPSERT_DELIVERY = """
+    INSERT INTO deliveries (key, alert_id, result, delivered_at, record)
+    VALUES (:key, :alert_id, :result, :delivered_at, :record)
+    ON CONFLICT (key) DO UPDATE SET
+        alert_id = excluded.alert_id, result = excluded.result,
+        delivered_at = excluded.delivered_at, record = excluded.record
+"""
+_UPSERT_DEADLETTER = """
+    INSERT INTO deadletters (key, stage, created_at, record)
+    VALUES (:key, :stage, :created_at, :record)
+    ON CONFLICT (key) DO UPDATE SET
+        stage = excluded.stage, created_at = excluded.created_at, record = excluded.record
+"""
+
+
+def _micros(moment: datetime, what: str) -> int:
+    """Microseconds since the epoch: exact, and sorts and compares as an integer in SQL."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"{what} must be timezone-aware, got the naive time {moment.isoformat()}"
+        raise ValueError(msg)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(micros: int) -> datetime:
+    # timedelta arithmetic is exact; datetime.fromtimestamp(float) would round microseconds.
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def author_handle(author: str) -> str:
+    """How an author is matched for erasure: without a leading ``@``, case-insensitive."""
+    return author.strip().lstrip("@").casefold()
+
+
+def fts_match_expression(text: str) -> str | None:
+    """The FTS5 query for free text: every word must occur, each quoted so nothing is syntax.
+
+    Returns None when the text holds no word at all (such a search matches nothing).
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+class SqliteIndex:
+    """The index on one SQLite file (created with its parent folders on first use)."""
+
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
+        """Open (or create) the file; call `setup` once before the first write.
+
+        ``busy_timeout`` is how many seconds a statement waits for another process's write lock
+        before it fails with `IndexUnavailable`.
+        """
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every transaction is
+            # visible in the code and none is left open between calls (which would block WAL
+            # checkpoints and pin an old snapshot for readers in this instance).
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # FULL, not NORMAL: the stream processor commits its Kafka offset after the write
+            # returns, so the write must survive a power cut, not only a process crash.
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as exc:
+            msg = f"cannot open the SQLite index at {self.path}: {exc}"
+            raise IndexUnavailable(msg) from exc
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SqliteIndex({str(self.path)!r})"
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; IMMEDIATE takes the write lock up front.
+
+        A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY when
+        another process wrote in between (the busy timeout does not apply to that upgrade), so
+        writers ask for the lock first and wait for it under the busy timeout instead.
+        """
+        with self._lock, self._errors("write"):
+            self._check_open()
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                # SQLite may already have rolled back on its own (e.g. disk full); a second
+                # ROLLBACK would then raise and hide the original error.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so a multi-query answer (stats) comes from one snapshot."""
+        with self._lock, self._errors("read"):
+            self._check_open()
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            msg = f"SQLite index at {self.path}: {action} failed: {exc}"
+            raise IndexUnavailable(msg) from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            msg = f"the SQLite index at {self.path} is closed"
+            raise IndexUnavailable(msg)
+
+    # -- the port -----------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the tables, indexes and FTS triggers; safe to call from several processes."""
+        with self._write() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
+        rows = [_post_row(post) for post in posts]
+        with self._write() as conn:
+            conn.executemany(_UPSERT_POST, rows)
+        return BulkResult(written=len(rows))
+
+    def get_post(self, key: str) -> EnrichedPost | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT record FROM posts WHERE key = ?", (key,)).fetchone()
+        return parse_record(EnrichedPost, row[0]) if row else None
+
+    def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
+        """Newest first (ties by key); ``since`` is inclusive and ``until`` exclusive."""
+        if query.limit < 0:
+            msg = f"PostQuery.limit must be zero or more, got {query.limit}"
+            raise ValueError(msg)
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.text is not None and query.text.strip():
+            match = fts_match_expression(query.text)
+            if match is None:
+                return []
+            clauses.append("id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(match)
+        for column, value in (
+            ("sentiment", query.sentiment),
+            ("platform", query.platform),
+            ("account", query.account),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.department is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(posts.departments) WHERE value = ?)")
+            params.append(query.department)
+        if query.since is not None:
+            clauses.append("created_at >= ?")
+            params.append(_micros(query.since, "PostQuery.since"))
+        if query.until is not None:
+            clauses.append("created_at < ?")
+            params.append(_micros(query.until, "PostQuery.until"))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT record FROM posts {where} ORDER BY created_at DESC, key ASC LIMIT ?"
+        params.append(query.limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [parse_record(EnrichedPost, row[0]) for row in rows]
+
+    def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
+        rows = [
+            {
+                "alert_id": alert.alert_id,
+                "kind": alert.kind,
+                "created_at": _micros(alert.created_at, "Alert.created_at"),
+                "post_author_handle": author_handle(alert.post.author) if alert.post else None,
+                "record": alert.model_dump_json(),
+            }
+            for alert in alerts
+        ]
+        with self._write() as conn:
+            conn.executemany(_UPSERT_ALERT, rows)
+        return BulkResult(written=len(rows))
+
+    def record_deliveries(self, deliveries: Sequence[Delivery]) -> BulkResult:
+        rows = [
+            {
+                "key": delivery.key,
+                "alert_id": delivery.alert_id,
+                "result": delivery.result,
+                "delivered_at": _micros(delivery.delivered_at, "Delivery.delivered_at"),
+                "record": delivery.model_dump_json(),
+            }
+            for delivery in deliveries
+        ]
+        with self._write() as conn:
+            conn.executemany(_UPSERT_DELIVERY, rows)
+        return BulkResult(written=len(rows))
+
+    def was_delivered(self, delivery_key: str) -> bool:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM deliveries WHERE key = ? AND result = 'sent'", (delivery_key,)
+            ).fetchone()
+        return row is not None
+
+    def deliveries_for(self, alert_id: str) -> list[Delivery]:
+        """Oldest first (ties by key), so the list reads as the history of the alert."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT record FROM deliveries WHERE alert_id = ? ORDER BY delivered_at, key",
+                (alert_id,),
+            ).fetchall()
+        return [parse_record(Delivery, row[0]) for row in rows]
+
+    def record_deadletters(self, letters: Sequence[DeadLetter]) -> BulkResult:
+        rows = [
+            {
+                "key": letter.key,
+                "stage": letter.stage,
+                "created_at": _micros(letter.created_at, "DeadLetter.created_at"),
+                "record": letter.model_dump_json(),
+            }
+            for letter in letters
+        ]
+        with self._write() as conn:
+            conn.executemany(_UPSERT_DEADLETTER, rows)
+        return BulkResult(written=len(rows))
+
+    def deadletters(self, limit: int = 100) -> list[DeadLetter]:
+        """Newest first (ties by key)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT record FROM deadletters ORDER BY created_at DESC, key LIMIT ?",
+                (max(limit, 0),),
+            ).fetchall()
+        return [parse_record(DeadLetter, row[0]) for row in rows]
+
+    def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT platform, account, MAX(created_at) FROM posts"
+                " WHERE kind = 'official_post' GROUP BY platform, account"
+            ).fetchall()
+        return {(platform, account): _from_micros(newest) for platform, account, newest in rows}
+
+    def stats(self) -> Stats:
+        """Counts; ``by_sentiment`` names all three sentiments, ``alerts`` only kinds seen."""
+        with self._read() as conn:
+            indexed = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+            sentiments = conn.execute(
+                "SELECT sentiment, COUNT(*) FROM posts GROUP BY sentiment"
+            ).fetchall()
+            deadletter = conn.execute("SELECT COUNT(*) FROM deadletters").fetchone()[0]
+            alerts = conn.execute("SELECT kind, COUNT(*) FROM alerts GROUP BY kind").fetchall()
+            deliveries = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+        by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
+        by_sentiment.update(dict(sentiments))
+        return Stats(
+            indexed=indexed,
+            by_sentiment=by_sentiment,
+            deadletter=deadletter,
+            alerts=dict(alerts),
+            deliveries=deliveries,
+        )
+
+    def close(self) -> None:
+        """Close the connection; further calls raise `IndexUnavailable`. Safe to call twice."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    # -- retention and data-subject requests (not in the port yet) ----------------------------
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Delete every record from before ``cutoff`` (the one-year retention); returns how many.
+
+        Posts go by when they were posted, alerts and dead letters by when they were raised,
+        deliveries by when they were made.
+        """
+        moment = _micros(cutoff, "cutoff")
+        deleted = 0
+        with self._write() as conn:
+            for table, column in (
+                ("posts", "created_at"),
+                ("alerts", "created_at"),
+                ("deliveries", "delivered_at"),
+                ("deadletters", "created_at"),
+            ):
+                cursor = conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (moment,))
+                deleted += cursor.rowcount
+        return deleted
+
+    def erase_author(self, handle: str) -> int:
+        """Erase a person's posts and the alerts that quote them; returns how many records.
+
+        The handle matches without a leading ``@`` and case-insensitively, since platforms treat
+        handles that way and an erasure request must not miss a post over spelling. Dead letters
+        keep raw payloads that cannot be matched reliably; they expire with retention.
+        """
+        wanted = author_handle(handle)
+        if not wanted:
+            msg = "erase_author needs a handle, got an empty string"
+            raise ValueError(msg)
+        with self._write() as conn:
+            posts = conn.execute("DELETE FROM posts WHERE author_handle = ?", (wanted,))
+            alerts = conn.execute("DELETE FROM alerts WHERE post_author_handle = ?", (wanted,))
+            return posts.rowcount + alerts.rowcount
+
+
+def _post_row(enriched: EnrichedPost) -> dict[str, Any]:
+    post, label = enriched.post, enriched.classification
+    return {
+        "key": enriched.key,
+        "platform": post.platform,
+        "post_id": post.post_id,
+        "account": post.account,
+        "kind": post.kind,
+        "author": post.author,
+        "author_handle": author_handle(post.author),
+        "sentiment": label.sentiment,
+        "departments": json.dumps(list(label.departments)),
+        "created_at": _micros(post.created_at, "Post.created_at"),
+        "urgent": int(label.urgent),
+        "abusive": int(label.abusive),
+        "text": post.text,
+        "record": enriched.model_dump_json(),
+    }

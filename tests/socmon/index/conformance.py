@@ -1,0 +1,478 @@
+"""Behaviour every adapter of the index port must show, written once.
+
+A test module subclasses `IndexContract` and provides an ``index`` fixture (set up, empty); pytest
+then runs every test below against that adapter. Records are built with the helpers here, so the
+adapter tests can use the same ones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+import pytest
+
+from socmon.index.port import Index, PostQuery
+from socmon.records import (
+    Alert,
+    AlertKind,
+    Breach,
+    Classification,
+    DeadLetter,
+    Delivery,
+    EnrichedPost,
+    Media,
+    Post,
+    PostKind,
+    Sentiment,
+)
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+class RetainingIndex(Index, Protocol):
+    """The port plus retention and erasure, which both adapters offer (not in the port yet)."""
+
+    def delete_older_than(self, cutoff: datetime) -> int: ...
+
+    def erase_author(self, handle: str) -> int: ...
+
+
+def make_post(
+    post_id: str,
+    *,
+    text: str = "Thank you to the staff on the ward",
+    platform: Any = "twitter",
+    kind: PostKind = "mention",
+    account: str = "@ExampleNHS",
+    author: str = "@patient_one",
+    sentiment: Sentiment = "neutral",
+    departments: tuple[str, ...] = (),
+    created_at: datetime = T0,
+    urgent: bool = False,
+    abusive: bool = False,
+) -> EnrichedPost:
+    """An enriched post with everything else set to something plain."""
+    return EnrichedPost(
+        post=Post(
+            platform=platform,
+            post_id=post_id,
+            kind=kind,
+            account=account,
+            author=author,
+            text=text,
+            created_at=created_at,
+            source="replay",
+            fetched_at=created_at + timedelta(minutes=1),
+        ),
+        classification=Classification(
+            sentiment=sentiment,
+            confidence=0.8,
+            urgent=urgent,
+            abusive=abusive,
+            departments=departments,
+        ),
+        enriched_at=created_at + timedelta(minutes=2),
+    )
+
+
+def make_rich_post() -> EnrichedPost:
+    """A post using every field, with microseconds and a non-UTC offset, to test round trips."""
+    bst = timezone(timedelta(hours=1))
+    return EnrichedPost(
+        post=Post(
+            platform="facebook",
+            post_id="10158-77",
+            kind="official_post",
+            account="ExampleNHSTrust",
+            author="ExampleNHSTrust",
+            text="Our A&E at St Mary's is open 24/7 — call 01234 567890 for advice. «Ça va» 🙂",
+            created_at=datetime(2025, 6, 1, 14, 30, 15, 123456, tzinfo=bst),
+            url="https://facebook.com/ExampleNHSTrust/posts/10158-77",
+            media=(Media(type="photo", url="https://cdn.example/p.jpg", alt_text="the new ward"),),
+            lang="en",
+            in_reply_to="10158-1",
+            source="facebook",
+            fetched_at=datetime(2025, 6, 1, 13, 31, 0, 654321, tzinfo=UTC),
+        ),
+        classification=Classification(
+            sentiment="neutral",
+            confidence=0.615,
+            urgent=True,
+            departments=("emergency", "estates"),
+            abusive=False,
+            breaches=(
+                Breach(
+                    rule="phone_number",
+                    severity="medium",
+                    evidence="01234 567890",
+                    start=52,
+                    end=64,
+                ),
+            ),
+            reason="phone number in an official post",
+            model="rules-1.2",
+        ),
+        enriched_at=datetime(2025, 6, 1, 13, 31, 2, 1, tzinfo=UTC),
+    )
+
+
+def make_alert(
+    kind: AlertKind = "concern",
+    subject: str = "twitter:1",
+    *,
+    created_at: datetime = T0,
+    post: EnrichedPost | None = None,
+) -> Alert:
+    return Alert(
+        alert_id=Alert.make_id(kind, subject),
+        kind=kind,
+        summary=f"{kind} about {subject}",
+        created_at=created_at,
+        departments=("emergency",),
+        account="@ExampleNHS",
+        post=post.post if post else None,
+        classification=post.classification if post else None,
+    )
+
+
+def make_delivery(
+    alert_id: str = "concern:twitter:1",
+    recipient: str = "emergency-lead@example.nhs.uk",
+    channel: str = "email",
+    *,
+    result: Any = "sent",
+    delivered_at: datetime = T0,
+) -> Delivery:
+    return Delivery(
+        alert_id=alert_id,
+        alert_kind="concern",
+        recipient=recipient,
+        channel=channel,
+        result=result,
+        detail="" if result == "sent" else "SMTP 451 try again later",
+        delivered_at=delivered_at,
+    )
+
+
+def make_deadletter(origin: str, *, created_at: datetime = T0) -> DeadLetter:
+    return DeadLetter(
+        stage="ingest",
+        reason="post_id: field required",
+        origin=origin,
+        payload='{"platform": "twitter"}',
+        created_at=created_at,
+    )
+
+
+def keys(posts: list[EnrichedPost]) -> list[str]:
+    return [post.key for post in posts]
+
+
+class IndexContract:
+    """The tests every index adapter must pass; subclasses provide the ``index`` fixture."""
+
+    @pytest.fixture
+    def index(self) -> RetainingIndex:
+        raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
+
+    # -- setup and upsert ---------------------------------------------------------------------
+
+    def test_setup_twice_keeps_what_was_written(self, index: RetainingIndex) -> None:
+        index.upsert_posts([make_post("1")])
+        index.setup()
+        assert index.get_post("twitter:1") == make_post("1")
+
+    def test_empty_index_has_zero_stats(self, index: RetainingIndex) -> None:
+        stats = index.stats()
+        assert stats.indexed == 0
+        assert stats.by_sentiment == {"compliment": 0, "concern": 0, "neutral": 0}
+        assert (stats.deadletter, stats.alerts, stats.deliveries) == (0, {}, 0)
+
+    def test_upsert_reports_every_post_as_written(self, index: RetainingIndex) -> None:
+        result = index.upsert_posts([make_post("1"), make_post("2"), make_post("3")])
+        assert result.written == 3
+        assert result.failed == ()
+
+    def test_upsert_of_nothing_writes_nothing(self, index: RetainingIndex) -> None:
+        assert index.upsert_posts([]).written == 0
+        assert index.stats().indexed == 0
+
+    def test_upserting_the_same_post_twice_keeps_one(self, index: RetainingIndex) -> None:
+        post = make_post("1", text="the parking at the hospital is awful")
+        index.upsert_posts([post])
+        index.upsert_posts([post])
+        assert index.stats().indexed == 1
+        assert keys(index.search_posts(PostQuery(text="parking"))) == ["twitter:1"]
+
+    def test_upsert_replaces_the_post_with_the_same_key(self, index: RetainingIndex) -> None:
+        index.upsert_posts([make_post("1", text="waiting for hours", sentiment="concern")])
+        newer = make_post("1", text="seen quickly in the end", sentiment="compliment")
+        index.upsert_posts([newer])
+        assert index.get_post("twitter:1") == newer
+        assert index.search_posts(PostQuery(text="waiting")) == []
+        assert keys(index.search_posts(PostQuery(text="quickly"))) == ["twitter:1"]
+        assert index.stats().by_sentiment == {"compliment": 1, "concern": 0, "neutral": 0}
+
+    def test_same_post_id_on_two_platforms_is_two_posts(self, index: RetainingIndex) -> None:
+        index.upsert_posts([make_post("7", platform="twitter"), make_post("7", platform="bluesky")])
+        assert index.stats().indexed == 2
+
+    def test_get_post_returns_the_record_exactly(self, index: RetainingIndex) -> None:
+        post = make_rich_post()
+        index.upsert_posts([post])
+        stored = index.get_post(post.key)
+        assert stored == post
+        assert stored is not None
+        assert stored.model_dump_json() == post.model_dump_json()
+
+    def test_get_post_of_an_unknown_key_is_none(self, index: RetainingIndex) -> None:
+        assert index.get_post("twitter:does-not-exist") is None
+
+    # -- search -------------------------------------------------------------------------------
+
+    def test_search_by_text_needs_every_word_in_any_case(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", text="The maternity ward staff were wonderful"),
+                make_post("2", text="Maternity parking is impossible"),
+                make_post("3", text="Wonderful care in A&E"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(text="maternity"))) == ["twitter:1", "twitter:2"]
+        assert keys(index.search_posts(PostQuery(text="WONDERFUL Maternity"))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(text="maternity radiology")) == []
+
+    def test_search_text_with_query_syntax_is_taken_literally(self, index: RetainingIndex) -> None:
+        index.upsert_posts([make_post("1", text="Is the ward OR the clinic open?")])
+        assert keys(index.search_posts(PostQuery(text='clinic "open" (OR'))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(text="?!")) == []
+
+    def test_search_by_sentiment(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern"),
+                make_post("2", sentiment="compliment"),
+                make_post("3", sentiment="concern", created_at=T0 + timedelta(hours=1)),
+            ]
+        )
+        found = index.search_posts(PostQuery(sentiment="concern"))
+        assert keys(found) == ["twitter:3", "twitter:1"]
+
+    def test_search_by_department_matches_any_of_the_posts_departments(
+        self, index: RetainingIndex
+    ) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", departments=("maternity", "estates")),
+                make_post("2", departments=("estates",)),
+                make_post("3", departments=("maternity_support",)),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(department="maternity"))) == ["twitter:1"]
+        assert keys(index.search_posts(PostQuery(department="estates"))) == [
+            "twitter:1",
+            "twitter:2",
+        ]
+
+    def test_search_by_platform_and_account(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", platform="twitter", account="@ExampleNHS"),
+                make_post("2", platform="facebook", account="@ExampleNHS"),
+                make_post("3", platform="facebook", account="@ExampleMaternity"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(platform="facebook"))) == [
+            "facebook:2",
+            "facebook:3",
+        ]
+        assert keys(index.search_posts(PostQuery(account="@ExampleNHS"))) == [
+            "facebook:2",
+            "twitter:1",
+        ]
+        both = PostQuery(platform="facebook", account="@ExampleMaternity")
+        assert keys(index.search_posts(both)) == ["facebook:3"]
+
+    def test_search_by_date_includes_since_and_excludes_until(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [make_post(str(day), created_at=T0 + timedelta(days=day)) for day in range(5)]
+        )
+        window = PostQuery(since=T0 + timedelta(days=1), until=T0 + timedelta(days=3))
+        assert keys(index.search_posts(window)) == ["twitter:2", "twitter:1"]
+        assert keys(index.search_posts(PostQuery(since=T0 + timedelta(days=4)))) == ["twitter:4"]
+        assert keys(index.search_posts(PostQuery(until=T0 + timedelta(days=1)))) == ["twitter:0"]
+
+    def test_search_compares_times_across_time_zones(self, index: RetainingIndex) -> None:
+        index.upsert_posts([make_post("1", created_at=T0)])  # 09:00 UTC
+        new_york = timezone(timedelta(hours=-5))
+        just_before = datetime(2025, 3, 3, 3, 59, tzinfo=new_york)  # 08:59 UTC
+        assert keys(index.search_posts(PostQuery(since=just_before))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(until=just_before)) == []
+
+    def test_search_with_a_naive_time_is_refused(self, index: RetainingIndex) -> None:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            index.search_posts(PostQuery(since=datetime(2025, 3, 3, 9, 0)))
+
+    def test_search_returns_newest_first_up_to_the_limit(self, index: RetainingIndex) -> None:
+        posts = [make_post(f"p{n}", created_at=T0 + timedelta(minutes=n)) for n in range(6)]
+        index.upsert_posts(list(reversed(posts[3:])) + posts[:3])
+        assert keys(index.search_posts(PostQuery())) == [f"twitter:p{n}" for n in range(5, -1, -1)]
+        assert keys(index.search_posts(PostQuery(limit=2))) == ["twitter:p5", "twitter:p4"]
+        assert index.search_posts(PostQuery(limit=0)) == []
+
+    def test_search_combines_every_criterion(self, index: RetainingIndex) -> None:
+        wanted = make_post(
+            "1", text="long wait in A&E", sentiment="concern", departments=("emergency",)
+        )
+        index.upsert_posts(
+            [
+                wanted,
+                make_post("2", text="long wait in A&E", sentiment="compliment"),
+                make_post("3", text="long wait in A&E", sentiment="concern", platform="facebook"),
+                make_post("4", text="short wait", sentiment="concern", departments=("emergency",)),
+            ]
+        )
+        query = PostQuery(
+            text="wait long",
+            sentiment="concern",
+            department="emergency",
+            platform="twitter",
+            account="@ExampleNHS",
+            since=T0,
+            until=T0 + timedelta(seconds=1),
+        )
+        assert index.search_posts(query) == [wanted]
+
+    # -- alerts, deliveries, dead letters -----------------------------------------------------
+
+    def test_alerts_are_recorded_once_per_alert_id(self, index: RetainingIndex) -> None:
+        result = index.record_alerts(
+            [make_alert("concern", "twitter:1"), make_alert("abuse", "twitter:2")]
+        )
+        index.record_alerts([make_alert("concern", "twitter:1")])
+        assert (result.written, result.failed) == (2, ())
+        assert index.stats().alerts == {"concern": 1, "abuse": 1}
+
+    def test_a_sent_delivery_counts_as_delivered(self, index: RetainingIndex) -> None:
+        sent = make_delivery(channel="email", result="sent")
+        failed = make_delivery(channel="teams", result="failed")
+        result = index.record_deliveries([sent, failed])
+        assert (result.written, result.failed) == (2, ())
+        assert index.was_delivered(sent.key) is True
+        assert index.was_delivered(failed.key) is False
+        assert index.was_delivered("concern:twitter:9|nobody|email") is False
+
+    def test_a_later_delivery_with_the_same_key_replaces_the_earlier(
+        self, index: RetainingIndex
+    ) -> None:
+        first = make_delivery(result="failed", delivered_at=T0)
+        retry = make_delivery(result="sent", delivered_at=T0 + timedelta(minutes=5))
+        index.record_deliveries([first])
+        index.record_deliveries([retry])
+        assert index.was_delivered(retry.key) is True
+        assert index.deliveries_for(retry.alert_id) == [retry]
+
+    def test_deliveries_for_an_alert_are_its_own_oldest_first(self, index: RetainingIndex) -> None:
+        late = make_delivery(recipient="a@example.nhs.uk", delivered_at=T0 + timedelta(hours=1))
+        early = make_delivery(recipient="b@example.nhs.uk", delivered_at=T0)
+        other = make_delivery(alert_id="abuse:twitter:2")
+        index.record_deliveries([late, other, early])
+        assert index.deliveries_for("concern:twitter:1") == [early, late]
+        assert index.deliveries_for("spike:none") == []
+        assert index.stats().deliveries == 3
+
+    def test_deadletters_are_newest_first_once_per_key(self, index: RetainingIndex) -> None:
+        letters = [
+            make_deadletter(f"replay.jsonl:{n}", created_at=T0 + timedelta(minutes=n))
+            for n in range(4)
+        ]
+        result = index.record_deadletters(letters)
+        index.record_deadletters(letters[:2])
+        assert (result.written, result.failed) == (4, ())
+        assert index.deadletters() == list(reversed(letters))
+        assert index.deadletters(limit=2) == [letters[3], letters[2]]
+        assert index.stats().deadletter == 4
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def test_stats_count_everything(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern"),
+                make_post("2", sentiment="concern"),
+                make_post("3", sentiment="compliment"),
+            ]
+        )
+        index.record_alerts([make_alert("concern", "twitter:1"), make_alert("concern", "x:2")])
+        index.record_alerts([make_alert("policy_breach", "twitter:3")])
+        index.record_deliveries([make_delivery()])
+        index.record_deadletters([make_deadletter("a:1"), make_deadletter("a:2")])
+        stats = index.stats()
+        assert stats.indexed == 3
+        assert stats.by_sentiment == {"compliment": 1, "concern": 2, "neutral": 0}
+        assert stats.alerts == {"concern": 2, "policy_breach": 1}
+        assert (stats.deliveries, stats.deadletter) == (1, 2)
+
+    def test_last_post_per_account_counts_only_official_posts(self, index: RetainingIndex) -> None:
+        newest = T0 + timedelta(days=2, microseconds=123456)
+        index.upsert_posts(
+            [
+                make_post("1", kind="official_post", account="@ExampleNHS", created_at=T0),
+                make_post("2", kind="official_post", account="@ExampleNHS", created_at=newest),
+                # a mention after the newest official post must not make the account look active
+                make_post("3", kind="mention", account="@ExampleNHS", created_at=newest + DAY),
+                make_post("4", kind="reply", account="@ExampleMaternity", created_at=T0),
+                make_post(
+                    "5",
+                    kind="official_post",
+                    platform="facebook",
+                    account="@ExampleNHS",
+                    created_at=T0,
+                ),
+            ]
+        )
+        assert index.last_post_per_account() == {
+            ("twitter", "@ExampleNHS"): newest,
+            ("facebook", "@ExampleNHS"): T0,
+        }
+
+    # -- retention and erasure ----------------------------------------------------------------
+
+    def test_delete_older_than_removes_only_older_records(self, index: RetainingIndex) -> None:
+        cutoff = T0 + timedelta(days=1)
+        index.upsert_posts(
+            [
+                make_post("old", text="old complaint", created_at=T0),
+                make_post("new", text="new complaint", created_at=cutoff),
+            ]
+        )
+        index.record_alerts(
+            [make_alert(created_at=T0), make_alert("spike", "s", created_at=cutoff)]
+        )
+        index.record_deliveries([make_delivery(delivered_at=T0)])
+        index.record_deadletters([make_deadletter("a:1", created_at=T0)])
+        assert index.delete_older_than(cutoff) == 4
+        assert keys(index.search_posts(PostQuery(text="complaint"))) == ["twitter:new"]
+        stats = index.stats()
+        assert (stats.indexed, stats.alerts, stats.deliveries, stats.deadletter) == (
+            1,
+            {"spike": 1},
+            0,
+            0,
+        )
+
+    def test_erase_author_removes_their_posts_and_alerts_quoting_them(
+        self, index: RetainingIndex
+    ) -> None:
+        theirs = make_post("1", author="@Jane_Doe", text="my NHS number is 943 476 5919")
+        others = make_post("2", author="@someone_else", text="my appointment was moved")
+        index.upsert_posts([theirs, others])
+        index.record_alerts([make_alert("concern", theirs.key, post=theirs)])
+        index.record_alerts([make_alert("concern", others.key, post=others)])
+        assert index.erase_author("jane_doe") == 2
+        assert index.get_post(theirs.key) is None
+        assert index.search_posts(PostQuery(text="number")) == []
+        assert keys(index.search_posts(PostQuery())) == [others.key]
+        assert index.stats().alerts == {"concern": 1}

@@ -1,0 +1,374 @@
+"""The Elasticsearch adapter: the whole port contract against a real server (osmem-server), the
+template it installs, and what happens to bulk items the server rejects.
+
+The fixtures ``elasticsearch_url`` and ``elasticsearch_client`` come from `tests.servers`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, ObjectApiResponse
+from elasticsearch import ApiError, Elasticsearch
+from pydantic import SecretStr
+
+from socmon.index.elasticsearch import MAPPINGS, RETRYABLE_STATUSES, ElasticsearchIndex
+from socmon.index.port import IndexUnavailable
+from socmon.settings import IndexSettings
+from tests.servers import CompatibleJsonNode, free_port
+from tests.socmon.index.conformance import IndexContract, make_post
+
+
+def unique_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+def wipe(client: Elasticsearch, prefix: str) -> None:
+    """Delete a test's indices and templates, so the shared server does not fill up."""
+    client.options(ignore_status=404).indices.delete(index=f"{prefix}-*")
+    client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+
+
+def response_meta(status: int) -> ApiResponseMeta:
+    return ApiResponseMeta(
+        status=status,
+        http_version="1.1",
+        headers=HttpHeaders({"content-type": "application/json"}),
+        duration=0.0,
+        node=NodeConfig("http", "127.0.0.1", 9200),
+    )
+
+
+class RejectingClient(Elasticsearch):
+    """A client whose bulk requests reject chosen documents, as an overloaded cluster would.
+
+    ``rejections`` maps a document id to the statuses its next attempts get, in order (then it
+    goes through); ``request_errors`` are statuses for whole bulk requests, one per request. With
+    ``forward=False`` nothing reaches a server and every other item is answered ``201``.
+    Every bulk request's document ids are recorded in ``attempts``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        rejections: dict[str, list[int]] | None = None,
+        request_errors: list[int] | None = None,
+        forward: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.rejections = rejections or {}
+        self.request_errors = request_errors or []
+        self.forward = forward
+        self.attempts: list[list[str]] = []
+
+    def options(self, **kwargs: Any) -> RejectingClient:
+        # streaming_bulk works on client.options(), which builds a new instance: share our state
+        clone = super().options(**kwargs)
+        clone.rejections = self.rejections
+        clone.request_errors = self.request_errors
+        clone.forward = self.forward
+        clone.attempts = self.attempts
+        return clone
+
+    def bulk(self, *, operations: Sequence[Any] | None = None, **kwargs: Any) -> Any:
+        lines = [json.loads(op) if isinstance(op, bytes | str) else op for op in operations or ()]
+        pairs = list(zip(lines[::2], lines[1::2], strict=True))  # index actions carry a source
+        ids = [action["index"]["_id"] for action, _ in pairs]
+        self.attempts.append(ids)
+        if self.request_errors:
+            status = self.request_errors.pop(0)
+            raise ApiError(
+                "injected", response_meta(status), {"error": "injected", "status": status}
+            )
+        injected: dict[int, dict[str, Any]] = {}
+        passed: list[dict[str, Any]] = []
+        for position, (action, source) in enumerate(pairs):
+            doc_id = action["index"]["_id"]
+            statuses = self.rejections.get(doc_id)
+            if statuses:
+                status = statuses.pop(0)
+                error = {"type": "es_rejected_execution_exception", "reason": "injected"}
+                injected[position] = {"index": {"_id": doc_id, "status": status, "error": error}}
+            else:
+                passed += [action, source]
+        if self.forward and passed:
+            server_items = iter(super().bulk(operations=passed, **kwargs).body["items"])
+        else:
+            server_items = iter(
+                {"index": {"_id": action["index"]["_id"], "status": 201}} for action in passed[::2]
+            )
+        items = [
+            injected[position] if position in injected else next(server_items)
+            for position in range(len(pairs))
+        ]
+        body = {"took": 1, "errors": any("error" in next(iter(i.values())) for i in items)}
+        return ObjectApiResponse(body={**body, "items": items}, meta=response_meta(200))
+
+
+@pytest.fixture
+def prefix(elasticsearch_client: Elasticsearch) -> Iterator[str]:
+    name = unique_prefix()
+    yield name
+    wipe(elasticsearch_client, name)
+
+
+class TestElasticsearchIndexContract(IndexContract):
+    @pytest.fixture
+    def index(self, elasticsearch_client: Elasticsearch, prefix: str) -> ElasticsearchIndex:
+        index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+        index.setup()
+        return index
+
+
+# -- the template --------------------------------------------------------------------------
+
+
+def test_setup_installs_a_template_per_index_with_the_declared_mappings(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    ElasticsearchIndex(elasticsearch_client, index_prefix=prefix).setup()
+    for kind, declared in MAPPINGS.items():
+        name = f"{prefix}-{kind}"
+        found = elasticsearch_client.indices.get_index_template(name=name)["index_templates"]
+        assert [t["name"] for t in found] == [name]
+        template = found[0]["index_template"]
+        assert template["index_patterns"] == [name]
+        assert template["template"]["mappings"] == declared
+        # and the index was created from it
+        mapping = elasticsearch_client.indices.get_mapping(index=name)[name]["mappings"]
+        assert mapping == declared
+
+
+def test_posts_mapping_has_the_types_dashboards_rely_on() -> None:
+    fields = MAPPINGS["posts"]["properties"]
+    types = {name: spec["type"] for name, spec in fields.items()}
+    for keyword in ("key", "post_id", "platform", "account", "sentiment", "departments", "kind"):
+        assert types[keyword] == "keyword", keyword
+    assert types["author"] == "keyword"
+    assert types["text"] == "text"
+    assert types["created_at"] == types["enriched_at"] == "date"
+    assert types["urgent"] == types["abusive"] == "boolean"
+    assert types["breaches"] == "nested"
+    assert fields["record"] == {"type": "keyword", "index": False, "doc_values": False}
+
+
+def test_flattened_fields_are_searchable_by_dashboards(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    index.upsert_posts(
+        [make_post("1", sentiment="concern", urgent=True, departments=("maternity",))]
+    )
+    found = elasticsearch_client.search(
+        index=f"{prefix}-posts",
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"urgent": True}},
+                    {"term": {"departments": "maternity"}},
+                    {"term": {"sentiment": "concern"}},
+                ]
+            }
+        },
+    )
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == ["twitter:1"]
+    source = found["hits"]["hits"][0]["_source"]
+    assert source["platform"] == "twitter"
+    assert source["created_at"] == "2025-03-03T09:00:00+00:00"
+
+
+# -- rejected bulk items, against the real server ------------------------------------------
+
+
+def rejecting_index(
+    url: str, prefix: str, max_retries: int = 1, **client_options: Any
+) -> tuple[ElasticsearchIndex, RejectingClient]:
+    client = RejectingClient(url, node_class=CompatibleJsonNode, **client_options)
+    index = ElasticsearchIndex(
+        client, index_prefix=prefix, max_retries=max_retries, initial_backoff=0.01
+    )
+    index.setup()
+    return index, client
+
+
+def test_an_item_rejected_once_with_429_is_retried_alone_and_written(
+    elasticsearch_url: str, prefix: str
+) -> None:
+    index, client = rejecting_index(elasticsearch_url, prefix, rejections={"twitter:2": [429]})
+    result = index.upsert_posts([make_post("1"), make_post("2"), make_post("3")])
+    assert (result.written, result.failed) == (3, ())
+    assert client.attempts == [["twitter:1", "twitter:2", "twitter:3"], ["twitter:2"]]
+    assert index.get_post("twitter:2") == make_post("2")
+    assert index.stats().indexed == 3
+
+
+def test_an_item_rejected_on_every_attempt_is_returned_as_failed(
+    elasticsearch_url: str, prefix: str
+) -> None:
+    index, client = rejecting_index(
+        elasticsearch_url, prefix, max_retries=2, rejections={"twitter:2": [503, 429, 503]}
+    )
+    result = index.upsert_posts([make_post("1"), make_post("2")])
+    assert result.written == 1
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:2"]
+    assert result.failed[0][1].startswith("503 es_rejected_execution_exception")
+    assert client.attempts == [["twitter:1", "twitter:2"], ["twitter:2"], ["twitter:2"]]
+    assert index.get_post("twitter:2") is None
+    assert index.get_post("twitter:1") == make_post("1")
+
+
+def test_a_document_the_mapping_refuses_is_returned_as_failed_without_retry(
+    elasticsearch_url: str, prefix: str
+) -> None:
+    index, client = rejecting_index(elasticsearch_url, prefix, max_retries=3)
+    # An index made by hand before socmon's setup, where post ids must be numbers: the server
+    # itself rejects a post whose id is not one, with a 400 that no retry can fix.
+    client.indices.delete(index=f"{prefix}-posts")
+    client.indices.create(
+        index=f"{prefix}-posts", mappings={"properties": {"post_id": {"type": "long"}}}
+    )
+    result = index.upsert_posts([make_post("12345"), make_post("not-a-number")])
+    assert result.written == 1
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:not-a-number"]
+    assert result.failed[0][1].startswith("400 ")
+    assert client.attempts == [["twitter:12345", "twitter:not-a-number"]]
+
+
+# -- retry logic, with no server at all ----------------------------------------------------
+
+
+@pytest.fixture
+def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses the bulk helper takes between attempts, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr("elasticsearch.helpers.actions.time.sleep", slept.append)
+    return slept
+
+
+def offline_index(
+    max_retries: int = 3, initial_backoff: float = 0.5, max_backoff: float = 30.0, **script: Any
+) -> tuple[ElasticsearchIndex, RejectingClient]:
+    # port 9 (discard) on loopback: nothing must ever connect, every bulk call is scripted
+    client = RejectingClient("http://127.0.0.1:9", forward=False, **script)
+    index = ElasticsearchIndex(
+        client,
+        index_prefix="unit",
+        max_retries=max_retries,
+        initial_backoff=initial_backoff,
+        max_backoff=max_backoff,
+    )
+    return index, client
+
+
+@pytest.mark.parametrize("status", RETRYABLE_STATUSES)
+def test_each_retryable_status_is_retried(status: int, backoffs: list[float]) -> None:
+    index, client = offline_index(rejections={"twitter:1": [status]})
+    result = index.upsert_posts([make_post("1")])
+    assert (result.written, result.failed) == (1, ())
+    assert client.attempts == [["twitter:1"], ["twitter:1"]]
+
+
+@pytest.mark.parametrize("status", [400, 409, 413, 500])
+def test_other_statuses_fail_at_once(status: int, backoffs: list[float]) -> None:
+    index, client = offline_index(rejections={"twitter:1": [status]})
+    result = index.upsert_posts([make_post("1"), make_post("2")])
+    assert result.written == 1
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:1"]
+    assert client.attempts == [["twitter:1", "twitter:2"]]
+    assert backoffs == []
+
+
+def test_backoff_doubles_from_the_initial_pause_up_to_the_cap(backoffs: list[float]) -> None:
+    index, client = offline_index(
+        max_retries=4,
+        initial_backoff=2.0,
+        max_backoff=5.0,
+        rejections={"twitter:1": [429] * 10},
+    )
+    result = index.upsert_posts([make_post("1")])
+    assert backoffs == [2.0, 4.0, 5.0, 5.0]
+    assert len(client.attempts) == 5
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:1"]
+
+
+def test_with_no_retries_a_rejected_item_fails_after_one_attempt(backoffs: list[float]) -> None:
+    index, client = offline_index(max_retries=0, rejections={"twitter:1": [429]})
+    result = index.upsert_posts([make_post("1")])
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:1"]
+    assert len(client.attempts) == 1
+
+
+def test_a_whole_request_rejected_with_503_is_sent_again(backoffs: list[float]) -> None:
+    index, client = offline_index(request_errors=[503])
+    result = index.upsert_posts([make_post("1"), make_post("2")])
+    assert (result.written, result.failed) == (2, ())
+    assert client.attempts == [["twitter:1", "twitter:2"], ["twitter:1", "twitter:2"]]
+
+
+def test_a_whole_request_refused_for_good_raises_index_unavailable(
+    backoffs: list[float],
+) -> None:
+    index, _ = offline_index(request_errors=[401])
+    with pytest.raises(IndexUnavailable, match=r"refused to write 1 documents .* 401"):
+        index.upsert_posts([make_post("1")])
+
+
+def test_many_posts_go_in_chunks_and_all_are_counted(backoffs: list[float]) -> None:
+    client = RejectingClient("http://127.0.0.1:9", forward=False)
+    index = ElasticsearchIndex(client, index_prefix="unit", chunk_size=4)
+    result = index.upsert_posts([make_post(str(n)) for n in range(10)])
+    assert result.written == 10
+    assert [len(ids) for ids in client.attempts] == [4, 4, 2]
+
+
+# -- connection errors and settings --------------------------------------------------------
+
+
+def test_an_unreachable_server_raises_index_unavailable_naming_the_url_not_the_password() -> None:
+    port = free_port()  # nothing listens there
+    settings = IndexSettings(
+        backend="elasticsearch",
+        elasticsearch_url=f"http://127.0.0.1:{port}",
+        elasticsearch_username="socmon",
+        elasticsearch_password=SecretStr("hunter2-very-secret"),
+    )
+    index = ElasticsearchIndex.from_settings(settings)
+    try:
+        with pytest.raises(IndexUnavailable) as caught:
+            index.setup()
+    finally:
+        index.close()
+    assert f"http://127.0.0.1:{port}" in str(caught.value)
+    assert "hunter2-very-secret" not in str(caught.value)
+    assert "hunter2-very-secret" not in repr(index)
+
+
+def test_credentials_in_the_url_never_appear_in_errors() -> None:
+    port = free_port()
+    settings = IndexSettings(elasticsearch_url=f"http://admin:s3cr3t-pw@127.0.0.1:{port}")
+    index = ElasticsearchIndex.from_settings(settings)
+    try:
+        with pytest.raises(IndexUnavailable, match=f"127.0.0.1:{port}") as caught:
+            index.stats()
+    finally:
+        index.close()
+    assert "s3cr3t-pw" not in str(caught.value)
+
+
+def test_from_settings_takes_the_prefix_from_the_posts_index_name() -> None:
+    index = ElasticsearchIndex.from_settings(IndexSettings(elasticsearch_index="nhs-trust-posts"))
+    index.close()
+    assert index.prefix == "nhs-trust"
+    assert index.indices["deliveries"] == "nhs-trust-deliveries"
+
+
+def test_an_invalid_prefix_is_refused() -> None:
+    client = Elasticsearch("http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="lowercase"):
+        ElasticsearchIndex(client, index_prefix="Socmon")
