@@ -58,20 +58,21 @@ class AlertDelivery:
         """Deliver a batch of alerts; return the deliveries recorded."""
         self.index.record_alerts(alerts)
         deliveries: list[Delivery] = []
+        # After a worker restart the same alert can come twice, even within one batch.
+        seen: set[str] = set()
         for alert in alerts:
             for recipient in recipients_for(alert, self.settings):
                 for channel in self.channels:
-                    delivery = self._deliver_once(alert, recipient.address, channel)
-                    if delivery is not None:
-                        deliveries.append(delivery)
+                    key = f"{alert.alert_id}|{recipient.address}|{channel.name}"
+                    if key in seen or self.index.was_delivered(key):
+                        continue  # this person was told already
+                    seen.add(key)
+                    deliveries.append(self._deliver(alert, recipient.address, channel))
         if deliveries:
             self.index.record_deliveries(deliveries)
         return deliveries
 
-    def _deliver_once(self, alert: Alert, recipient: str, channel: Channel) -> Delivery | None:
-        key = f"{alert.alert_id}|{recipient}|{channel.name}"
-        if self.index.was_delivered(key):
-            return None  # a redelivered message: this person was told already
+    def _deliver(self, alert: Alert, recipient: str, channel: Channel) -> Delivery:
         try:
             for attempt in Retrying(
                 stop=stop_after_attempt(self.attempts),

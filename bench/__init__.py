@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): throughput of the pipeline and of the classifier, in one run."""

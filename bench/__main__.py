@@ -1,0 +1,192 @@
+"""`make bench`: posts per second through enrich + index on the embedded stack, the bare consume
+rate of the same topic in the same run, their ratio, and the classifier alone on one core.
+
+Writes bench/results/results.json and prints a table. Numbers are only comparable within a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaConsumer
+
+from socmon.index.sqlite import SqliteIndex
+from socmon.kafka import ensure_topics, make_producer, wait_for_broker
+from socmon.records import Post
+from socmon.sample import SAMPLE_PATH
+from socmon.settings import KafkaSettings, load_settings
+from socmon.supervisor import free_port, tansu_binary
+
+N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
+OUT = Path(__file__).parent / "results" / "results.json"
+
+
+def sample_texts() -> list[dict[str, object]]:
+    rows = []
+    for line in SAMPLE_PATH.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return [r for r in rows if isinstance(r, dict) and "text" in r and "created_at" in r]
+
+
+def make_posts(n: int) -> list[Post]:
+    rows = sample_texts()
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    posts = []
+    for i in range(n):
+        row = rows[i % len(rows)]
+        posts.append(
+            Post(
+                platform="twitter",
+                post_id=f"bench{i}",
+                kind="mention",
+                account=str(row.get("account", "NorthbrookNHS")),
+                author="bench",
+                text=str(row["text"]),
+                created_at=base + timedelta(seconds=i),
+                source="bench",
+            )
+        )
+    return posts
+
+
+def bench_classifier(posts: list[Post]) -> float:
+    from stream_processors.classify.classifier import PostClassifier, PostText
+
+    classifier = PostClassifier(load_settings().departments)
+    items = [PostText(p.text, p.kind) for p in posts[:5000]]
+    classifier.classify_many(items[:100])  # warm up
+    started = time.perf_counter()
+    for i in range(0, len(items), 500):
+        classifier.classify_many(items[i : i + 500])
+    return len(items) / (time.perf_counter() - started)
+
+
+def bench_consume(bootstrap: str, topic: str, n: int) -> float:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id="bench-bare",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        consumer_timeout_ms=30000,
+    )
+    consumer.poll(timeout_ms=100, max_records=1)  # join the group before the clock starts
+    consumer.seek_to_beginning()
+    started, count = time.perf_counter(), 0
+    while count < n:
+        batch = consumer.poll(timeout_ms=1000, max_records=2000)
+        if not batch and time.perf_counter() - started > 60:
+            break
+        count += sum(len(v) for v in batch.values())
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return count / elapsed
+
+
+def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> float:
+    env = dict(os.environ)
+    env |= {
+        "SOCMON_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "SOCMON_KAFKA__TOPIC_PREFIX": prefix,
+        "SOCMON_DATA_DIR": str(data_dir),
+        "SOCMON_METRICS__PORT": str(free_port()),
+    }
+    index = SqliteIndex(data_dir / "socmon.db")
+    index.setup()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "socmon.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "worker.log").open("wb"),
+    )
+    try:
+        started = None
+        while True:
+            done = index.stats().indexed
+            if started is None and done > 0:
+                started, first = time.perf_counter(), done
+            if done >= n:
+                break
+            if worker.poll() is not None:
+                msg = f"worker died; see {data_dir / 'worker.log'}"
+                raise RuntimeError(msg)
+            time.sleep(0.05)
+        assert started is not None
+        return (n - first) / (time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        index.close()
+
+
+def main() -> int:
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    broker = subprocess.Popen(
+        [
+            str(tansu_binary()),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        wait_for_broker(bootstrap)
+        kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix="bench", partitions=4)
+        ensure_topics(kafka)
+        posts = make_posts(N_POSTS)
+        print(f"bench: {N_POSTS} posts; classifier alone…", flush=True)
+        classify_rate = bench_classifier(posts)
+        producer = make_producer(bootstrap)
+        for post in posts:
+            producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=post.to_bytes())
+        producer.flush()
+        producer.close()
+        print("bench: bare consume of socmon.posts.raw…", flush=True)
+        consume_rate = bench_consume(bootstrap, kafka.topics.posts_raw, N_POSTS)
+        print("bench: enrich + index through the Faust worker into SQLite…", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            pipeline_rate = bench_pipeline(bootstrap, "bench", Path(tmp), N_POSTS)
+    finally:
+        broker.terminate()
+        broker.wait(10)
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "posts": N_POSTS,
+        "classifier_posts_per_second_one_core": round(classify_rate),
+        "bare_consume_posts_per_second": round(consume_rate),
+        "enrich_index_posts_per_second": round(pipeline_rate),
+        "pipeline_over_bare_consume": round(pipeline_rate / consume_rate, 3),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""Running `socmon` as a user would, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ingest.connectors.replay import parse_replay_line
+from socmon.records import DeadLetter, Post
+
+
+def socmon(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
+    """Run the CLI in a subprocess; return the CompletedProcess (text output)."""
+    full_env = dict(os.environ) | (env or {})
+    full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "socmon.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+    )
+
+
+def expected_from_replay(path: Path) -> tuple[set[str], list[DeadLetter]]:
+    """The post keys and dead letters a replay of `path` must produce."""
+    keys: set[str] = set()
+    letters: list[DeadLetter] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        item = parse_replay_line(line, f"{path}:{lineno}")
+        if isinstance(item, Post):
+            keys.add(item.key)
+        else:
+            letters.append(item)
+    return keys, letters
+
+
+def outbox_counts(path: Path) -> Counter[tuple[str, str]]:
+    """How many times each (alert, recipient) was written to the outbox."""
+    counts: Counter[tuple[str, str]] = Counter()
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            counts[(row["alert_id"], row["recipient"])] += 1
+    return counts
