@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import faust
+from faust.types import StreamT
 
 from socmon.index.port import Index
 from socmon.metrics import Metrics
@@ -95,7 +96,7 @@ def create_app(
         return records
 
     @app.agent(raw, name="enrich")
-    async def enrich(stream: AsyncIterator[Any]) -> None:
+    async def enrich(stream: StreamT[Any]) -> None:
         async for events in stream.take_events(ENRICH_BATCH, within=0.2):  # type: ignore[attr-defined]
             started = time.perf_counter()
             posts: list[Post] = await parse_batch("enrich", events, Post)
@@ -109,7 +110,7 @@ def create_app(
             metrics.latency.labels("enrich").observe(time.perf_counter() - started)
 
     @app.agent(enriched, name="index")
-    async def index_posts(stream: AsyncIterator[Any]) -> None:
+    async def index_posts(stream: StreamT[Any]) -> None:
         batch_size = settings.index.batch_size
         async for events in stream.take_events(batch_size, within=0.5):  # type: ignore[attr-defined]
             started = time.perf_counter()
@@ -135,7 +136,7 @@ def create_app(
             metrics.latency.labels("index").observe(time.perf_counter() - started)
 
     @app.agent(enriched, name="route")
-    async def route(stream: AsyncIterator[Any]) -> None:
+    async def route(stream: StreamT[Any]) -> None:
         async for events in stream.take_events(ENRICH_BATCH, within=0.2):  # type: ignore[attr-defined]
             started = time.perf_counter()
             records: list[EnrichedPost] = await parse_batch("route", events, EnrichedPost)
@@ -148,7 +149,7 @@ def create_app(
             metrics.latency.labels("route").observe(time.perf_counter() - started)
 
     @app.agent(deadletter, name="deadletters")
-    async def store_deadletters(stream: AsyncIterator[Any]) -> None:
+    async def store_deadletters(stream: StreamT[Any]) -> None:
         async for events in stream.take_events(DEADLETTER_BATCH, within=0.5):  # type: ignore[attr-defined]
             letters: list[DeadLetter] = []
             for event in events:

@@ -66,7 +66,7 @@ def classify_lines(lines: Iterable[str], classifier: PostClassifier) -> Iterable
 
     def flush() -> Iterable[dict[str, Any]]:
         good = [(n, i, p) for n, i, p in pending if isinstance(p, PostText)]
-        labels = iter(classifier.classify_many([p for _, _, p in good]))  # type: ignore[misc]
+        labels = iter(classifier.classify_many([p for _, _, p in good]))
         for lineno, item_id, parsed in pending:
             if isinstance(parsed, PostText):
                 yield _result(item_id, next(labels))
