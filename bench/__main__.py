@@ -19,7 +19,7 @@ from pathlib import Path
 from kafka import KafkaConsumer
 
 from socmon.index.sqlite import SqliteIndex
-from socmon.kafka import ensure_topics, make_producer, wait_for_broker
+from socmon.kafka import ensure_topics, make_producer, topic_partitions, wait_for_broker
 from socmon.records import Post
 from socmon.sample import SAMPLE_PATH
 from socmon.settings import KafkaSettings, load_settings
@@ -73,16 +73,8 @@ def bench_classifier(posts: list[Post]) -> float:
 
 
 def bench_consume(bootstrap: str, topic: str, n: int) -> float:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id="bench-bare",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=6000,
-        consumer_timeout_ms=30000,
-    )
-    consumer.poll(timeout_ms=100, max_records=1)  # join the group before the clock starts
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer.assign(topic_partitions(consumer, topic))
     consumer.seek_to_beginning()
     started, count = time.perf_counter(), 0
     while count < n:

@@ -69,6 +69,18 @@ def make_producer(bootstrap: str) -> KafkaProducer:
     )
 
 
+def topic_partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic`, after fetching metadata (a new consumer knows none yet)."""
+    found = consumer.partitions_for_topic(topic)
+    if not found:
+        consumer.topics()  # forces a metadata request
+        found = consumer.partitions_for_topic(topic)
+    if not found:
+        msg = f"topic {topic} does not exist on the broker"
+        raise BrokerUnavailable(msg)
+    return [TopicPartition(topic, p) for p in sorted(found)]
+
+
 def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: int = 500) -> int:
     """How many records (up to one poll's worth) wait past `group`'s committed offsets.
 
@@ -79,12 +91,7 @@ def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: 
     )
     reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     try:
-        parts: list[TopicPartition] = []
-        for topic in topics:
-            for p in sorted(reader.partitions_for_topic(topic) or ()):
-                parts.append(TopicPartition(topic, p))
-        if not parts:
-            return 0
+        parts = [tp for topic in topics for tp in topic_partitions(reader, topic)]
         reader.assign(parts)
         for tp in parts:
             reader.seek(tp, committed_reader.committed(tp) or 0)

@@ -1,0 +1,34 @@
+"""The idle probe trusts committed offsets, not the broker's end offsets."""
+
+from __future__ import annotations
+
+from kafka import KafkaConsumer
+
+from socmon.kafka import ensure_topics, make_producer, pending_records
+
+
+def test_pending_counts_records_past_the_group_commit_and_zero_once_committed(kafka_settings):
+    ensure_topics(kafka_settings)
+    topic = kafka_settings.topics.posts_raw
+    bootstrap = kafka_settings.bootstrap_servers
+    assert pending_records(bootstrap, "g-test", [topic]) == 0
+    producer = make_producer(bootstrap)
+    for i in range(5):
+        producer.send(topic, key=f"k{i}".encode(), value=b"v")
+    producer.flush()
+    assert pending_records(bootstrap, "g-test", [topic]) == 5
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id="g-test",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+    )
+    seen = 0
+    while seen < 5:
+        seen += sum(len(v) for v in consumer.poll(timeout_ms=1000).values())
+    consumer.commit()
+    consumer.close()
+    assert pending_records(bootstrap, "g-test", [topic]) == 0

@@ -1,0 +1,60 @@
+"""Which alerts an enriched post raises (routing to people is tested in tests/alerting)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from socmon.records import Breach, Classification, EnrichedPost, Post
+from stream_processors.route import alerts_for
+
+
+def enriched(kind="mention", text="The A&E staff were wonderful", **cls) -> EnrichedPost:
+    post = Post(
+        platform="twitter",
+        post_id="42",
+        kind=kind,
+        account="NorthbrookNHS",
+        author="sam",
+        text=text,
+        created_at=datetime(2026, 10, 1, tzinfo=UTC),
+        source="replay",
+    )
+    fields = {"sentiment": "neutral", "confidence": 0.9} | cls
+    return EnrichedPost(post=post, classification=Classification(**fields))
+
+
+def test_a_concern_raises_one_concern_alert_with_a_stable_id():
+    alerts = alerts_for(enriched(sentiment="concern", departments=("emergency",)))
+    assert [(a.kind, a.alert_id) for a in alerts] == [("concern", "concern:twitter:42")]
+    assert alerts[0].departments == ("emergency",)
+    again = alerts_for(enriched(sentiment="concern", departments=("emergency",)))
+    assert [a.alert_id for a in again] == [a.alert_id for a in alerts]
+
+
+def test_a_compliment_raises_a_compliment_alert():
+    assert [a.kind for a in alerts_for(enriched(sentiment="compliment"))] == ["compliment"]
+
+
+def test_neutral_posts_raise_nothing():
+    assert alerts_for(enriched()) == []
+
+
+def test_an_urgent_concern_raises_both_urgent_and_concern():
+    kinds = [a.kind for a in alerts_for(enriched(sentiment="concern", urgent=True))]
+    assert kinds == ["urgent", "concern"]
+
+
+def test_an_abusive_reply_is_reported_as_abuse_not_as_a_concern():
+    alerts = alerts_for(enriched(kind="reply", sentiment="concern", abusive=True))
+    assert [a.kind for a in alerts] == ["abuse"]
+
+
+def test_an_official_post_with_a_breach_raises_a_policy_breach_only():
+    breach = Breach(rule="nhs_number", severity="high", evidence="9434765919", start=0, end=10)
+    alerts = alerts_for(enriched(kind="official_post", sentiment="compliment", breaches=(breach,)))
+    assert [a.kind for a in alerts] == ["policy_breach"]
+    assert "nhs_number" in alerts[0].summary
+
+
+def test_a_clean_official_post_raises_nothing():
+    assert alerts_for(enriched(kind="official_post", sentiment="compliment")) == []
