@@ -6,16 +6,20 @@ Environment variables override the file: ``SOCMON_KAFKA__BOOTSTRAP_SERVERS=host:
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from socmon.records import Platform
+from socmon.config import Section
+from socmon.config.alerting import AlertingSettings
+from socmon.config.connectors import ConnectorSettings
+from socmon.config.dashboard import DashboardSettings
+from socmon.config.governance import GovernanceSettings, OfficialAccount
 from socmon.topics import Topics
 
 DEFAULT_CONFIG = "default_config.yaml"
@@ -23,10 +27,6 @@ DEFAULT_CONFIG = "default_config.yaml"
 
 class ConfigError(Exception):
     """The configuration is broken; the message names the file, the field and what is wrong."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class KafkaSettings(Section):
@@ -73,41 +73,6 @@ class Department(Section):
     contact: str | None = None
 
 
-class OfficialAccount(Section):
-    """An entry of the register of official accounts."""
-
-    platform: Platform
-    handle: str = Field(min_length=1)
-    platform_id: str | None = None
-    team: str
-    owner: str | None = None
-    owner_left: bool = False
-    line_manager: str | None = None
-    approved_on: date | None = None
-    status: Literal["active", "closed"] = "active"
-    expected_interval_days: int = Field(default=7, ge=1)
-    last_review: date | None = None
-
-
-class ReplaySource(Section):
-    path: Path
-
-
-class ConnectorSettings(Section):
-    replay: list[ReplaySource] = []
-    poll_interval_seconds: float = Field(default=60.0, gt=0)
-
-
-class AlertingSettings(Section):
-    outbox: Path | None = Field(
-        default=None,
-        description="file channel: JSON Lines of deliveries; default <data_dir>/outbox.jsonl",
-    )
-    console: bool = True
-    patient_services: str = "patient-services"
-    communications: str = "communications"
-
-
 class OrganisationSettings(Section):
     name: str = "Example NHS Trust"
     dashboard_url: str = "http://127.0.0.1:8050"
@@ -128,6 +93,8 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = EmbeddedSettings()
     connectors: ConnectorSettings = ConnectorSettings()
     alerting: AlertingSettings = AlertingSettings()
+    governance: GovernanceSettings = GovernanceSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     departments: list[Department] = []
     accounts: list[OfficialAccount] = []
 
@@ -170,6 +137,21 @@ class Settings(BaseSettings):
         return None
 
 
+def _secrets_in_file(model: type[BaseModel], data: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted paths of `SecretStr` fields that `data` (the parsed YAML) sets."""
+    if not isinstance(data, dict):
+        return
+    for name, field in model.model_fields.items():
+        if name not in data or data[name] is None:
+            continue
+        path = f"{prefix}{name}"
+        for candidate in (field.annotation, *get_args(field.annotation)):
+            if candidate is SecretStr:
+                yield path
+            elif isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                yield from _secrets_in_file(candidate, data[name], f"{path}.")
+
+
 def default_config_text() -> str:
     return resources.files("socmon").joinpath(DEFAULT_CONFIG).read_text(encoding="utf-8")
 
@@ -195,6 +177,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(msg) from exc
     if not isinstance(data, dict):
         msg = f"{where}: the top level must be a mapping of sections, not {type(data).__name__}"
+        raise ConfigError(msg)
+    leaked = sorted(_secrets_in_file(Settings, data))
+    if leaked:
+        env = ", ".join("SOCMON_" + "__".join(p.split(".")).upper() for p in leaked)
+        msg = (
+            f"{where}: secrets must not be written in the config file: {', '.join(leaked)}; "
+            f"set them in the environment instead ({env})"
+        )
         raise ConfigError(msg)
     data.update(overrides)
     try:

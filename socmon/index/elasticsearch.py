@@ -23,7 +23,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch.helpers import bulk, streaming_bulk
 
 from socmon.index.port import BulkResult, IndexUnavailable, PostQuery, Stats
 from socmon.records import (
@@ -32,7 +32,10 @@ from socmon.records import (
     DeadLetter,
     Delivery,
     EnrichedPost,
+    R,
+    Record,
     parse_record,
+    utcnow,
 )
 from socmon.settings import IndexSettings
 
@@ -132,6 +135,15 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "origin": {"type": "keyword", "ignore_above": 1024},
             "created_at": _DATE,
             "schema_version": {"type": "integer"},
+            "record": _RECORD,
+        },
+    },
+    "documents": {
+        "dynamic": "strict",
+        "properties": {
+            "collection": _KEYWORD,
+            "id": _KEYWORD,
+            "first_written": _DATE,
             "record": _RECORD,
         },
     },
@@ -455,6 +467,84 @@ class ElasticsearchIndex:
             size=max(limit, 0),
         )
         return [parse_record(DeadLetter, record) for record in records]
+
+    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+        records = self._records(
+            "alerts",
+            f"read {self.indices['alerts']}",
+            query={
+                "range": {
+                    "created_at": {
+                        "gte": _iso(since, "since"),
+                        "lt": _iso(until, "until"),
+                    }
+                }
+            },
+            sort=[{"created_at": {"order": "asc"}}, {"alert_id": {"order": "asc"}}],
+            size=MAX_RESULT_WINDOW,
+        )
+        return [parse_record(Alert, record) for record in records]
+
+    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
+        index = self.indices["documents"]
+        now = _iso(utcnow(), "now")
+        actions = [
+            {
+                "_op_type": "update",
+                "_index": index,
+                "_id": f"{collection}:{doc_id}",
+                "doc": {"record": doc.model_dump_json()},
+                # first_written is set once, so the listing order is the order of creation
+                "upsert": {
+                    "collection": collection,
+                    "id": doc_id,
+                    "first_written": now,
+                    "record": doc.model_dump_json(),
+                },
+            }
+            for doc_id, doc in docs
+        ]
+        if not actions:
+            return BulkResult(written=0)
+        with self._calls(f"write {len(actions)} documents to {index}"):
+            written, errors = bulk(
+                self._client,
+                actions,
+                raise_on_error=False,
+                refresh="wait_for",
+                max_retries=self.max_retries,
+                initial_backoff=self.initial_backoff,
+            )
+        failed = tuple(
+            (str(next(iter(e.values())).get("_id")), _describe_item_error(next(iter(e.values()))))
+            for e in errors  # type: ignore[union-attr]
+        )
+        return BulkResult(written=int(written), failed=failed)
+
+    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+        records = self._records(
+            "documents",
+            f"read {collection} from {self.indices['documents']}",
+            query={"term": {"collection": collection}},
+            sort=[{"first_written": {"order": "asc"}}, {"id": {"order": "asc"}}],
+            size=MAX_RESULT_WINDOW,
+        )
+        return [parse_record(model, record) for record in records]
+
+    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        return self._delete_by_query(
+            "documents",
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {"collection": collection}},
+                        {"terms": {"id": list(ids)}},
+                    ]
+                }
+            },
+        )
 
     def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
         newest: dict[tuple[str, str], datetime] = {}

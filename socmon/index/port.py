@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from socmon.records import Alert, DeadLetter, Delivery, EnrichedPost, Platform, Sentiment
+from socmon.records import Alert, DeadLetter, Delivery, EnrichedPost, Platform, R, Record, Sentiment
 
 
 class IndexUnavailable(Exception):
@@ -81,6 +81,25 @@ class Index(Protocol):
         """Insert or replace by `DeadLetter.key`."""
 
     def deadletters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+        """Alerts raised in [since, until), oldest first (digests, the monthly report)."""
+
+    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
+        """Insert or replace small records by (collection, id): account requests, corrections,
+        dashboard users. A collection holds one record type."""
+
+    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+        """Every document of `collection`, in the order first written (ties by id)."""
+
+    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+        """Delete by id; returns how many existed."""
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Retention: delete posts, alerts, deliveries and dead letters older than `cutoff`."""
+
+    def erase_author(self, handle: str) -> int:
+        """A data-subject request: delete a person's posts and the alerts quoting them."""
 
     def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
         """(platform, account) -> time of its newest official post."""

@@ -25,7 +25,10 @@ from socmon.records import (
     DeadLetter,
     Delivery,
     EnrichedPost,
+    R,
+    Record,
     parse_record,
+    utcnow,
 )
 
 SCHEMA_VERSION = 1
@@ -112,6 +115,15 @@ _SCHEMA: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS deadletters_created_at ON deadletters (created_at)",
+    """
+    CREATE TABLE IF NOT EXISTS documents (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        first_written INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (collection, id)
+    )
+    """,
 )
 
 _UPSERT_POST = """
@@ -386,6 +398,44 @@ class SqliteIndex:
                 (max(limit, 0),),
             ).fetchall()
         return [parse_record(DeadLetter, row[0]) for row in rows]
+
+    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+        low, high = _micros(since, "since"), _micros(until, "until")
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT record FROM alerts WHERE created_at >= ? AND created_at < ?"
+                " ORDER BY created_at, alert_id",
+                (low, high),
+            ).fetchall()
+        return [parse_record(Alert, row[0]) for row in rows]
+
+    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
+        now = _micros(utcnow(), "now")
+        rows = [(collection, doc_id, now, doc.model_dump_json()) for doc_id, doc in docs]
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO documents (collection, id, first_written, record) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (collection, id) DO UPDATE SET record = excluded.record",
+                rows,
+            )
+        return BulkResult(written=len(rows))
+
+    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT record FROM documents WHERE collection = ? ORDER BY first_written, id",
+                (collection,),
+            ).fetchall()
+        return [parse_record(model, row[0]) for row in rows]
+
+    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+        with self._write() as conn:
+            return sum(
+                conn.execute(
+                    "DELETE FROM documents WHERE collection = ? AND id = ?", (collection, doc_id)
+                ).rowcount
+                for doc_id in ids
+            )
 
     def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
         with self._read() as conn:

@@ -63,3 +63,20 @@ def test_secrets_are_hidden_in_dumps(monkeypatch):
     assert settings.index.elasticsearch_password.get_secret_value() == "hunter2"
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in settings.model_dump_json()
+
+
+def test_a_secret_written_in_the_file_is_refused_and_the_variable_named(tmp_path):
+    path = tmp_path / "leaky.yaml"
+    path.write_text("connectors:\n  twitter:\n    bearer_token: abc123\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert "connectors.twitter.bearer_token" in str(err.value)
+    assert "SOCMON_CONNECTORS__TWITTER__BEARER_TOKEN" in str(err.value)
+    assert "abc123" not in str(err.value)
+
+
+def test_a_secret_from_the_environment_reaches_a_nested_section(monkeypatch):
+    monkeypatch.setenv("SOCMON_CONNECTORS__TWITTER__BEARER_TOKEN", "abc123")
+    token = load_settings().connectors.twitter.bearer_token
+    assert token is not None
+    assert token.get_secret_value() == "abc123"

@@ -8,7 +8,7 @@ adapter tests can use the same ones.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
@@ -24,6 +24,7 @@ from socmon.records import (
     Media,
     Post,
     PostKind,
+    Record,
     Sentiment,
 )
 
@@ -31,12 +32,14 @@ T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-class RetainingIndex(Index, Protocol):
-    """The port plus retention and erasure, which both adapters offer (not in the port yet)."""
+RetainingIndex = Index  # retention and erasure are part of the port now
 
-    def delete_older_than(self, cutoff: datetime) -> int: ...
 
-    def erase_author(self, handle: str) -> int: ...
+class Note(Record):
+    """A small record for the document store tests."""
+
+    author: str
+    body: str
 
 
 def make_post(
@@ -476,3 +479,40 @@ class IndexContract:
         assert index.search_posts(PostQuery(text="number")) == []
         assert keys(index.search_posts(PostQuery())) == [others.key]
         assert index.stats().alerts == {"concern": 1}
+
+    def test_alerts_between_includes_since_excludes_until_oldest_first(
+        self, index: RetainingIndex
+    ) -> None:
+        index.record_alerts(
+            [
+                make_alert("concern", "twitter:3", created_at=T0 + 2 * DAY),
+                make_alert("concern", "twitter:1", created_at=T0),
+                make_alert("compliment", "twitter:2", created_at=T0 + DAY),
+            ]
+        )
+        got = index.alerts_between(T0, T0 + 2 * DAY)
+        assert [a.alert_id for a in got] == ["concern:twitter:1", "compliment:twitter:2"]
+        assert index.alerts_between(T0 + 3 * DAY, T0 + 4 * DAY) == []
+
+    def test_documents_round_trip_by_collection_in_the_order_written(
+        self, index: RetainingIndex
+    ) -> None:
+        index.put_documents("notes", [("b", Note(author="x", body="first"))])
+        index.put_documents("notes", [("a", Note(author="y", body="second"))])
+        index.put_documents("other", [("a", Note(author="z", body="elsewhere"))])
+        assert [n.body for n in index.get_documents("notes", Note)] == ["first", "second"]
+        assert [n.body for n in index.get_documents("other", Note)] == ["elsewhere"]
+        assert index.get_documents("empty", Note) == []
+
+    def test_putting_a_document_again_replaces_it_in_place(self, index: RetainingIndex) -> None:
+        index.put_documents("notes", [("a", Note(author="x", body="one"))])
+        index.put_documents("notes", [("b", Note(author="x", body="two"))])
+        index.put_documents("notes", [("a", Note(author="x", body="one, edited"))])
+        assert [n.body for n in index.get_documents("notes", Note)] == ["one, edited", "two"]
+
+    def test_delete_documents_counts_what_existed(self, index: RetainingIndex) -> None:
+        index.put_documents(
+            "notes", [("a", Note(author="x", body="1")), ("b", Note(author="x", body="2"))]
+        )
+        assert index.delete_documents("notes", ["a", "nope"]) == 1
+        assert [n.body for n in index.get_documents("notes", Note)] == ["2"]

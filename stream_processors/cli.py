@@ -1,0 +1,47 @@
+"""`socmon worker` (the Faust stream processors), `socmon classify` and `socmon train`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from socmon.cliutil import ConfigOpt, serve_stage_metrics, settings_or_exit
+
+
+def worker(
+    config: ConfigOpt = None,
+    loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+) -> None:
+    """Run the Faust stream processors (enrich, index, route) until stopped."""
+    from stream_processors.worker import run_worker
+
+    settings = settings_or_exit(config)
+    serve_stage_metrics(settings)
+    run_worker(settings, loglevel=loglevel)
+
+
+def classify(config: ConfigOpt = None) -> None:
+    """Classify JSON Lines from stdin ({"id","text","kind"}); one JSON result per line out."""
+    from stream_processors.classify.cli import classify_stream
+
+    settings = settings_or_exit(config)
+    raise typer.Exit(classify_stream(sys.stdin, sys.stdout, settings.departments))
+
+
+def train(ctx: typer.Context) -> None:
+    """Train a classifier from labelled data (see `socmon train --help`)."""
+    from stream_processors.classify.train import main_train
+
+    raise typer.Exit(main_train(list(ctx.args)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this stage's commands to `socmon`."""
+    app.command()(worker)
+    app.command()(classify)
+    app.command(
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,  # `socmon train --help` shows the trainer's own options
+    )(train)
