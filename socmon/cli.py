@@ -111,10 +111,17 @@ def _register_stages() -> None:
     # The composition root: each stage adds its own commands (`socmon worker`, `socmon ingest`…).
     from alerting.cli import register as alerting_commands
     from dashboards.cli import register as dashboards_commands
+    from dashboards.web.cli import register as web_commands
     from ingest.cli import register as ingest_commands
     from stream_processors.cli import register as stream_commands
 
-    for register in (ingest_commands, stream_commands, alerting_commands, dashboards_commands):
+    for register in (
+        ingest_commands,
+        stream_commands,
+        alerting_commands,
+        dashboards_commands,
+        web_commands,
+    ):
         register(app)
 
 

@@ -1,0 +1,1 @@
+"""The built-in web dashboard (embedded mode; also works against Elasticsearch)."""
