@@ -30,6 +30,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## eval: classifier quality on the labelled development data, and the policy rules on our own cases
+eval: $(STAMP)
+	$(BIN)/python -m stream_processors.classify.evaluate --markdown
+	$(BIN)/python -m stream_processors.classify.rules_eval --markdown
+
 ## lock: re-resolve requirements.lock from pyproject.toml (needs the registry)
 lock:
 	@test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv)

@@ -59,7 +59,8 @@ class PostClassifier:
             if urgent.urgent:
                 reasons.append(f"urgent ({urgent.category}): {urgent.evidence!r}")
             if abuse.abusive:
-                reasons.append(f"abusive: {abuse.reason}")
+                prefix = "" if abuse.reason.startswith("abusive") else "abusive: "
+                reasons.append(prefix + abuse.reason)
             if breaches:
                 rules = ", ".join(sorted({b.rule for b in breaches}))
                 reasons.append(f"policy: {rules}")
