@@ -1,40 +1,122 @@
-"""`socmon alerting` (alert delivery), and the commands about routes and alerts."""
+"""`socmon alerting` (alert delivery), `socmon routes …` (the routing table, explained) and
+`socmon alerts …` (who was told, and re-sending what failed)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socmon.cliutil import ConfigOpt, serve_stage_metrics, settings_or_exit, setup_logging
+from socmon.cliutil import (
+    ConfigOpt,
+    DataDirOpt,
+    serve_stage_metrics,
+    settings_or_exit,
+    setup_logging,
+)
+from socmon.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from alerting.routing import RoutingDecision
+    from alerting.worker import AlertDelivery, DeadLetterSink
+    from socmon.index.port import Index
+    from socmon.records import EnrichedPost
+
+
+def _checked_settings(config: Any, data_dir: Any = None) -> Settings:
+    """Settings whose routing table and templates are usable, or exit 2 saying what is wrong."""
+    from alerting.render import Renderer, TemplateProblem
+    from alerting.routing import RoutingError, check_routes
+
+    settings = settings_or_exit(config, data_dir)
+    try:
+        check_routes(settings)
+        Renderer(settings).check()
+    except (RoutingError, TemplateProblem) as exc:
+        typer.echo(f"socmon: configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings
+
+
+@contextmanager
+def _index_or_exit(settings: Settings) -> Iterator[Index]:
+    """The index, or a one-line error and exit 1 if it cannot be read (never a traceback)."""
+    from socmon.index.factory import open_index
+    from socmon.index.port import IndexUnavailable
+
+    try:
+        index = open_index(settings)
+    except IndexUnavailable as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        yield index
+    except IndexUnavailable as exc:
+        typer.echo(
+            f"socmon: {exc} (has the pipeline run? `socmon index setup` creates it)", err=True
+        )
+        raise typer.Exit(1) from exc
+    finally:
+        index.close()
+
+
+def _delivery(
+    settings: Settings,
+    index: Index,
+    dead_letters: DeadLetterSink,
+    registry: CollectorRegistry,
+) -> AlertDelivery:
+    from alerting.channels import ConsoleChannel, build_channels
+    from alerting.metrics import AlertingMetrics
+    from alerting.worker import AlertDelivery
+    from socmon.metrics import Metrics
+
+    return AlertDelivery(
+        settings,
+        index,
+        build_channels(settings),
+        dead_letters,
+        Metrics.create(registry),
+        AlertingMetrics.create(registry),
+        console=ConsoleChannel() if settings.alerting.console else None,
+    )
 
 
 def alerting(config: ConfigOpt = None) -> None:
-    """Deliver alerts from the alerts topic to the configured channels."""
-    from alerting.channels import Channel, ConsoleChannel, FileChannel
-    from alerting.worker import AlertDelivery
+    """Deliver alerts from the alerts topic to the configured channels, and the daily digests."""
+    from alerting.digest import DigestScheduler
+    from alerting.worker import KafkaDeadLetters
     from socmon.index.factory import open_index
     from socmon.kafka import make_producer
-    from socmon.metrics import Metrics, process_registry
+    from socmon.metrics import process_registry
 
-    settings = settings_or_exit(config)
+    settings = _checked_settings(config)
     setup_logging()
+    # httpx logs each request's URL at INFO, and a webhook URL is a credential.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     serve_stage_metrics(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    channels: list[Channel] = [FileChannel(settings.outbox_path)]
-    if settings.alerting.console:
-        channels.append(ConsoleChannel())
     index = open_index(settings)
     index.setup()
     producer = make_producer(settings.kafka.bootstrap_servers)
-    delivery = AlertDelivery(
-        settings, index, channels, producer, Metrics.create(process_registry())
+    delivery = _delivery(
+        settings,
+        index,
+        KafkaDeadLetters(producer, settings.kafka.topics.deadletter),
+        process_registry(),
     )
     try:
-        delivery.run(stop)
+        delivery.run(stop, DigestScheduler(delivery))
     finally:
         producer.close()
         index.close()
@@ -42,6 +124,237 @@ def alerting(config: ConfigOpt = None) -> None:
 
 routes_app = typer.Typer(help="The routing table: who is told about what.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts and their deliveries.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@routes_app.command("list")
+def routes_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the routing table in force (defaults and the config file's rows)."""
+    settings = _checked_settings(config)
+    cfg = settings.alerting
+    rows = [
+        {
+            "kind": r.kind,
+            "department": r.department or "*",
+            "to": r.to,
+            "channels": r.channels or cfg.default_channels,
+            "when": r.when,
+        }
+        for r in cfg.routes
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['kind']:<22} {row['department']:<14} {row['when']:<7} "
+            f"{','.join(row['channels']):<14} {', '.join(row['to'])}"
+        )
+    at = f"{cfg.digest.at.strftime('%H:%M')} {cfg.digest.timezone}"
+    typer.echo(f"daily digest at {at}; alerts with no route go to {cfg.communications}")
+
+
+def _decision_json(decision: RoutingDecision) -> dict[str, Any]:
+    alert = decision.alert
+    return {
+        "alert_id": alert.alert_id,
+        "kind": alert.kind,
+        "summary": alert.summary,
+        "departments": list(alert.departments),
+        "targets": [
+            {
+                "recipient": t.recipient,
+                "channel": t.channel,
+                "when": t.when,
+                "why": t.why,
+                "digest_department": t.department if t.when == "digest" else None,
+            }
+            for t in decision.targets
+        ],
+        "unrouted": list(decision.unrouted),
+    }
+
+
+def _explain(settings: Settings, enriched: EnrichedPost, as_json: bool) -> None:
+    # Which alerts a post raises is the route stage's public rule; importing it (as with the
+    # classifier) keeps `explain` from drifting away from what the pipeline really does.
+    from alerting.routing import route_alert
+    from stream_processors.route import alerts_for
+
+    post, cls = enriched.post, enriched.classification
+    decisions = [route_alert(alert, settings) for alert in alerts_for(enriched)]
+    if as_json:
+        payload = {
+            "post": post.key,
+            "classification": cls.model_dump(mode="json"),
+            "alerts": [_decision_json(d) for d in decisions],
+        }
+        typer.echo(json.dumps(payload))
+        return
+    typer.echo(f"post {post.key} ({post.kind}) by @{post.author} to @{post.account}")
+    typer.echo(f"  {' '.join(post.text.split())}")
+    depts = ", ".join(cls.departments) or "none recognised"
+    flags = [f for f, on in (("urgent", cls.urgent), ("abusive", cls.abusive)) if on]
+    breaches = ", ".join(sorted({b.rule for b in cls.breaches}))
+    typer.echo(
+        f"classification: {cls.sentiment} ({cls.confidence:.0%})"
+        + (f", {', '.join(flags)}" if flags else "")
+        + (f", breaches: {breaches}" if breaches else "")
+        + f"; departments: {depts}"
+    )
+    if cls.reason:
+        typer.echo(f"  why: {cls.reason}")
+    if not decisions:
+        typer.echo("no alert: nobody is told (neutral, or a clean official post)")
+        return
+    digest = settings.alerting.digest
+    at = f"{digest.at.strftime('%H:%M')} {digest.timezone}"
+    for decision in decisions:
+        alert = decision.alert
+        typer.echo(f"\nalert {alert.alert_id} [{alert.kind}]: {alert.summary}")
+        for t in decision.targets:
+            when = "now" if t.when == "now" else f"digest {at}"
+            typer.echo(f"  {when:<26} {t.channel:<8} {t.recipient:<42} {t.why}")
+        for reason in decision.unrouted:
+            typer.echo(f"  note: {reason}; the communications team is told instead (counted)")
+
+
+@routes_app.command("explain")
+def routes_explain(
+    post_key: Annotated[
+        str | None, typer.Argument(help="An indexed post, as platform:post_id.")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="Dry run: classify this text, then route it.")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="Dry run: mention, official_post, comment or reply.")
+    ] = "mention",
+    platform: Annotated[str, typer.Option(help="Dry run: the platform.")] = "twitter",
+    account: Annotated[
+        str | None, typer.Option(help="Dry run: the official account (default: the first).")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the alerts a post raises: who is told, on which channel, now or in the digest, why."""
+    from pydantic import ValidationError
+
+    from socmon.records import EnrichedPost, Post, utcnow
+
+    settings = _checked_settings(config, data_dir)
+    if (post_key is None) == (text is None):
+        typer.echo("socmon: give either a post key or --text", err=True)
+        raise typer.Exit(2)
+    if text is not None:
+        from stream_processors.classify.classifier import PostClassifier, PostText
+
+        handle = account or (settings.accounts[0].handle if settings.accounts else "dry-run")
+        try:
+            post = Post.model_validate(
+                {
+                    "platform": platform,
+                    "post_id": "dry-run",
+                    "kind": kind,
+                    "account": handle,
+                    "author": handle if kind == "official_post" else "dry-run",
+                    "text": text,
+                    "created_at": utcnow(),
+                    "source": "dry-run",
+                }
+            )
+        except ValidationError as exc:
+            typer.echo(f"socmon: {exc.errors(include_url=False)[0]['msg']}", err=True)
+            raise typer.Exit(2) from exc
+        classifier = PostClassifier(settings.departments)
+        classification = classifier.classify(PostText(text=text, kind=post.kind))
+        _explain(settings, EnrichedPost(post=post, classification=classification), as_json)
+        return
+    with _index_or_exit(settings) as index:
+        enriched = index.get_post(str(post_key))
+    if enriched is None:
+        typer.echo(f"socmon: no post {post_key} in the index", err=True)
+        raise typer.Exit(1)
+    _explain(settings, enriched, as_json)
+
+
+@alerts_app.command("show")
+def alerts_show(
+    alert_id: Annotated[str, typer.Argument(help="The alert id, e.g. concern:twitter:42.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who was told about an alert, on which channel, and when."""
+
+    settings = settings_or_exit(config, data_dir)
+    with _index_or_exit(settings) as index:
+        deliveries = index.deliveries_for(alert_id)
+    if as_json:
+        typer.echo(json.dumps([d.model_dump(mode="json") for d in deliveries]))
+        return
+    if not deliveries:
+        typer.echo(f"no deliveries recorded for {alert_id}")
+        raise typer.Exit(1)
+    zone = settings.alerting.digest.zone
+    for d in deliveries:
+        when = d.delivered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        detail = f"  ({d.detail})" if d.detail else ""
+        typer.echo(f"{when}  {d.result:<6} {d.channel:<8} {d.recipient}{detail}")
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    alert_id: Annotated[
+        str | None, typer.Option("--alert", help="Only this alert (default: every one).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many dead letters to look at.")] = 10_000,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Re-send dead-lettered alerts to whoever was not told yet (nobody is told twice)."""
+    from prometheus_client import CollectorRegistry
+
+    from alerting.worker import IndexDeadLetters
+    from socmon.records import Alert, RecordError, parse_record
+
+    settings = _checked_settings(config, data_dir)
+    setup_logging()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with _index_or_exit(settings) as index:
+        index.setup()
+        alerts: dict[str, Alert] = {}
+        skipped = 0
+        for letter in index.deadletters(limit=limit):
+            if letter.stage != "alerting":
+                continue
+            if not letter.origin.startswith("alert/"):
+                skipped += 1  # a digest: its items are carried into the next digest
+                continue
+            try:
+                alert = parse_record(Alert, letter.payload)
+            except RecordError:
+                skipped += 1  # an alert that never parsed: nothing to re-send
+                continue
+            if alert_id is None or alert.alert_id == alert_id:
+                alerts.setdefault(alert.alert_id, alert)
+        # A dead letter found again (the same failure) replaces the earlier one in the index.
+        # A one-off command: its counters are not served anywhere, so a registry of its own.
+        delivery = _delivery(settings, index, IndexDeadLetters(index), CollectorRegistry())
+        deliveries = delivery.handle(list(alerts.values()), resend_in_doubt=True)
+    for d in deliveries:
+        detail = f": {d.detail}" if d.result == "failed" and d.detail else ""
+        typer.echo(f"{d.result:<6} {d.channel:<8} {d.recipient:<42} {d.alert_id}{detail}")
+    sent = sum(1 for d in deliveries if d.result == "sent")
+    failed = len(deliveries) - sent
+    typer.echo(
+        f"{len(alerts)} dead-lettered alert(s): {sent} delivered now, {failed} failed again"
+        + (f", {skipped} dead letter(s) not alerts" if skipped else "")
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

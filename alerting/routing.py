@@ -1,58 +1,164 @@
-"""The routing table (first version): which recipients hear about an alert.
+"""The routing table: who is told about an alert, on which channel, now or in the daily digest,
+and why (the why is what `socmon routes explain` prints).
 
 The policy: concerns and compliments go to the department concerned and to Patient Services;
 breaches to the account owner, their line manager and the communications team; urgent matters
-to the communications team too. An alert for a department without a contact goes to the
-communications team: never dropped.
+now, to the on-call channel as well. An alert for a department with no route goes to the
+communications team and is counted: never dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from socmon.config.alerting import ROLES, ChannelName, Route, Timing
 from socmon.records import Alert
 from socmon.settings import Settings
 
 
+class RoutingError(Exception):
+    """The routing table names a department that does not exist."""
+
+
 @dataclass(frozen=True)
-class Recipient:
-    """Who is told (an address or a team name) and why (shown in `routes explain`)."""
+class Target:
+    """One recipient on one channel, now or in the digest, with the reason."""
 
-    address: str
+    recipient: str
+    channel: ChannelName
+    when: Timing
     why: str
+    department: str | None = None  # the department whose digest carries it
 
 
-def recipients_for(alert: Alert, settings: Settings) -> list[Recipient]:
-    """The recipients of `alert`, without duplicates, in a stable order."""
-    out: list[Recipient] = []
-    comms = settings.alerting.communications
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Everything routing decided about one alert."""
 
-    def add(address: str | None, why: str) -> None:
-        if address and all(r.address != address for r in out):
-            out.append(Recipient(address, why))
+    alert: Alert
+    targets: tuple[Target, ...]
+    unrouted: tuple[str, ...] = field(default=())  # why communications stood in for someone
 
-    contacts = {d.id: d.contact for d in settings.departments}
-    if alert.kind in ("concern", "compliment", "urgent"):
-        for dept in alert.departments:
-            add(contacts.get(dept), f"department {dept}")
-        unrouted = [d for d in alert.departments if not contacts.get(d)]
-        if not alert.departments or unrouted:
-            add(comms, "no department route")
-        add(settings.alerting.patient_services, "Patient Services hears of every " + alert.kind)
-    if alert.kind == "urgent":
-        add(comms, "urgent: communications on call")
-    if alert.kind in ("policy_breach", "inactive_account", "handover", "review_due"):
-        account = (
-            settings.account(alert.post.platform, alert.account)
-            if alert.post and alert.account
-            else None
+    def now(self) -> list[Target]:
+        return [t for t in self.targets if t.when == "now"]
+
+    def digest(self) -> list[Target]:
+        return [t for t in self.targets if t.when == "digest"]
+
+
+def delivery_key(alert_id: str, recipient: str, channel: str) -> str:
+    """The same key as `socmon.records.Delivery.key`: at most one success per person and channel."""
+    return f"{alert_id}|{recipient}|{channel}"
+
+
+def check_routes(settings: Settings) -> None:
+    """Raise `RoutingError` if a route names an unknown department (a typo would route nothing)."""
+    known = {d.id for d in settings.departments}
+    unknown = sorted({r.department for r in settings.alerting.routes if r.department} - known)
+    if unknown:
+        msg = (
+            f"alerting.routes names unknown department(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known)) or '(none)'}"
         )
-        if account is not None:
-            add(account.owner, "account owner")
-            add(account.line_manager, "line manager of the account owner")
-        add(comms, "communications team owns the register")
-    if alert.kind in ("abuse", "unregistered_account", "spike"):
-        add(comms, f"{alert.kind} is reported to communications")
-    if not out:
-        add(comms, "no route for this alert")
-    return out
+        raise RoutingError(msg)
+
+
+def rules_for(kind: str, department: str | None, routes: Iterable[Route]) -> list[Route]:
+    """The rows that apply: those for this department if any, else those naming none."""
+    rows = [r for r in routes if r.kind == kind]
+    specific = [r for r in rows if department is not None and r.department == department]
+    return specific or [r for r in rows if r.department is None]
+
+
+def route_alert(alert: Alert, settings: Settings) -> RoutingDecision:
+    """Who is told about `alert`: one target per (recipient, channel), now winning over digest."""
+    cfg = settings.alerting
+    contacts = {d.id: d.contact for d in settings.departments}
+    account = (
+        settings.account(alert.post.platform, alert.account)
+        if alert.post is not None and alert.account
+        else None
+    )
+    targets: dict[tuple[str, str], Target] = {}
+    unrouted: list[str] = []
+
+    def add(recipient: str, rule: Route, why: str, department: str | None) -> None:
+        for channel in rule.channels or cfg.default_channels:
+            key = (recipient, channel)
+            old = targets.get(key)
+            if old is None or (old.when == "digest" and rule.when == "now"):
+                targets[key] = Target(recipient, channel, rule.when, why, department)
+
+    def fallback(reason: str, rule: Route, department: str | None) -> None:
+        unrouted.append(reason)
+        add(cfg.communications, rule, f"{reason}: the communications team stands in", department)
+
+    departments: list[str | None] = list(dict.fromkeys(alert.departments)) or [None]
+    for dept in departments:
+        rules = rules_for(alert.kind, dept, cfg.routes)
+        for rule in rules:
+            scope = f"route {alert.kind}" + (f" for {rule.department}" if rule.department else "")
+            for who in rule.to:
+                if who == "department":
+                    if dept is None:
+                        fallback("no department recognised", rule, None)
+                    elif not contacts.get(dept):
+                        fallback(f"department {dept} has no contact", rule, dept)
+                    else:
+                        add(str(contacts[dept]), rule, f"{scope}: department {dept}", dept)
+                elif who in ("account_owner", "line_manager"):
+                    person, handle = None, alert.account
+                    if account is not None:
+                        person = account.owner if who == "account_owner" else account.line_manager
+                        # An owner who left is no one to tell: the register hands it to comms.
+                        if who == "account_owner" and account.owner_left:
+                            person = None
+                        handle = account.handle
+                    if person:
+                        role = "account owner" if who == "account_owner" else "line manager"
+                        add(person, rule, f"{scope}: {role} of @{handle}", dept)
+                    else:
+                        handle = alert.account or "(no account)"
+                        fallback(f"no {who.replace('_', ' ')} registered for {handle}", rule, dept)
+                elif who in ROLES:
+                    address = getattr(cfg, who)
+                    add(address, rule, f"{scope}: {who.replace('_', ' ')}", dept)
+                else:
+                    add(who, rule, f"{scope}: named in the table", dept)
+    if not targets:
+        fallback(
+            f"no route for {alert.kind}",
+            Route(kind=alert.kind, to=["communications"], when="now"),
+            None,
+        )
+    return RoutingDecision(alert, tuple(targets.values()), tuple(dict.fromkeys(unrouted)))
+
+
+def digest_targets(department: str | None, settings: Settings) -> list[Target]:
+    """Who receives the daily digest of `department` (None: alerts of no department)."""
+    cfg = settings.alerting
+    contacts = {d.id: d.contact for d in settings.departments}
+    out: dict[tuple[str, str], Target] = {}
+    kinds = dict.fromkeys(r.kind for r in cfg.routes)
+    for kind in kinds:
+        for rule in rules_for(kind, department, cfg.routes):
+            if rule.when != "digest":
+                continue
+            for who in rule.to:
+                if who == "department":
+                    address = contacts.get(department) if department else None
+                    why = f"digest of {department}"
+                    if not address:
+                        address, why = cfg.communications, "no department contact"
+                elif who in ("patient_services", "communications", "on_call"):
+                    address, why = getattr(cfg, who), who.replace("_", " ")
+                elif who in ROLES:
+                    continue  # account roles depend on each alert, not on the department
+                else:
+                    address, why = who, "named in the table"
+                for channel in rule.channels or cfg.default_channels:
+                    out.setdefault(
+                        (address, channel), Target(address, channel, "digest", why, department)
+                    )
+    return list(out.values())

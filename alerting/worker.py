@@ -1,121 +1,375 @@
-"""Alert delivery: consume `socmon.alerts`, deliver to each recipient once, record it, commit.
+"""Alert delivery: consume `socmon.alerts`, route, deliver each person once, record it, commit.
 
-At-least-once from the topic, at-most-once to a person: a delivery keyed by
-(alert, recipient, channel) that already succeeded is skipped, and offsets are committed only
-after the deliveries of a batch are recorded in the index. A delivery that still fails after the
-retries goes to the dead-letter topic with the reason.
+At-least-once from the topic, at-most-once to a person:
+
+- every (alert, recipient, channel) that succeeded is recorded in the index before the offsets
+  are committed, and is never sent again, whether the message comes back after a restart, a
+  rebalance, or twice in one batch;
+- a group send is written down as "in flight" before it starts and cleared once its deliveries
+  are recorded. After a crash, the channel is asked which of the in-flight deliveries went out
+  (the outbox file can tell); where it cannot tell (SMTP, webhooks) the delivery is recorded as in
+  doubt and dead-lettered for a person to re-send with `socmon alerts retry`, never re-sent
+  silently;
+- what still fails after the bounded retries goes to the dead-letter topic with the reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+from kafka.errors import CommitFailedError
+from pydantic import AwareDatetime, Field
 
-from alerting.channels import Channel, DeliveryFailed
-from alerting.routing import recipients_for
+from alerting.channels import Channel, ConsoleChannel
+from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
+from alerting.metrics import AlertingMetrics
+from alerting.render import Message, Renderer, TemplateProblem
+from alerting.routing import delivery_key, route_alert
 from socmon.index.port import Index
 from socmon.metrics import Metrics
-from socmon.records import Alert, DeadLetter, Delivery, RecordError, parse_record
+from socmon.records import (
+    Alert,
+    AlertKind,
+    DeadLetter,
+    Delivery,
+    Record,
+    RecordError,
+    parse_record,
+    utcnow,
+)
 from socmon.settings import Settings
+
+if TYPE_CHECKING:
+    from alerting.digest import DigestScheduler
 
 log = logging.getLogger(__name__)
 
 GROUP_ID = "socmon-alerting"
+IN_FLIGHT = "alerting.in_flight"
+IN_DOUBT = "in doubt: the delivery worker stopped while sending"
+
+
+class InFlight(Record):
+    """A group send that has started; cleared once its deliveries are recorded."""
+
+    ref: str
+    channel: str
+    recipients: tuple[str, ...]
+    alerts: tuple[tuple[str, AlertKind], ...]
+    origin: str
+    payload: str
+    started_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def doc_id(self) -> str:
+        who = hashlib.sha256("\n".join(self.recipients).encode()).hexdigest()[:16]
+        return f"{self.ref}|{self.channel}|{who}"
+
+
+class DeadLetterSink(Protocol):
+    """Where failed deliveries go: the dead-letter topic (the worker) or the index (the CLI)."""
+
+    def send(self, letter: DeadLetter) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class KafkaDeadLetters:
+    """Produces dead letters to the dead-letter topic; `flush` before committing offsets."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+
+    def send(self, letter: DeadLetter) -> None:
+        self.producer.send(self.topic, key=letter.key.encode(), value=letter.to_bytes())
+
+    def flush(self) -> None:
+        self.producer.flush()
+
+
+class IndexDeadLetters:
+    """Records dead letters straight into the index (what the dead-letter consumer would do)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def send(self, letter: DeadLetter) -> None:
+        self.index.record_deadletters([letter])
+
+    def flush(self) -> None:
+        pass
 
 
 class AlertDelivery:
-    """Delivers alerts through `channels`; every outcome is recorded in the index."""
+    """Delivers alerts and digests through the configured channels; every outcome is recorded."""
 
     def __init__(
         self,
         settings: Settings,
         index: Index,
-        channels: Sequence[Channel],
-        producer: KafkaProducer,
+        channels: Mapping[str, Channel],
+        dead_letters: DeadLetterSink,
         metrics: Metrics,
-        attempts: int = 3,
+        alerting_metrics: AlertingMetrics,
+        *,
+        console: ConsoleChannel | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_records: int = 50,
     ) -> None:
         self.settings = settings
         self.index = index
-        self.channels = list(channels)
-        self.producer = producer
+        self.channels = dict(channels)
+        self.dead_letters = dead_letters
         self.metrics = metrics
-        self.attempts = attempts
-        self.topics = settings.kafka.topics
+        self.alerting_metrics = alerting_metrics
+        self.console = console
+        self.renderer = Renderer(settings)
+        self.max_records = max_records
+        self.in_doubt: set[str] = set()
 
-    def handle(self, alerts: Sequence[Alert]) -> list[Delivery]:
-        """Deliver a batch of alerts; return the deliveries recorded."""
+        def circuit(channel: str, is_open: bool) -> None:
+            alerting_metrics.circuit_open.labels(channel).set(1 if is_open else 0)
+
+        retry = settings.alerting.retry
+        self.dispatchers = {
+            name: Dispatcher(
+                channel,
+                retry,
+                CircuitBreaker(name, settings.alerting.circuit_breaker, monotonic, circuit),
+                alerting_metrics,
+                sleep,
+            )
+            for name, channel in self.channels.items()
+        }
+
+    # -- what was told already ----------------------------------------------------------------
+
+    def settled(self, alert_id: str, resend_in_doubt: bool = False) -> set[str]:
+        """Delivery keys of `alert_id` not to send again: sent, or in doubt after a crash."""
+        keys = set()
+        for d in self.index.deliveries_for(alert_id):
+            if d.result == "sent" or (not resend_in_doubt and d.detail.startswith(IN_DOUBT)):
+                keys.add(d.key)
+        if not resend_in_doubt:
+            keys |= {k for k in self.in_doubt if k.startswith(alert_id + "|")}
+        return keys
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def handle(self, alerts: Sequence[Alert], resend_in_doubt: bool = False) -> list[Delivery]:
+        """Deliver a batch of alerts now (digest-timed targets wait for the digest)."""
         self.index.record_alerts(alerts)
         deliveries: list[Delivery] = []
         # After a worker restart the same alert can come twice, even within one batch.
         seen: set[str] = set()
         for alert in alerts:
-            for recipient in recipients_for(alert, self.settings):
-                for channel in self.channels:
-                    key = f"{alert.alert_id}|{recipient.address}|{channel.name}"
-                    if key in seen or self.index.was_delivered(key):
-                        continue  # this person was told already
-                    seen.add(key)
-                    deliveries.append(self._deliver(alert, recipient.address, channel))
-        if deliveries:
-            self.index.record_deliveries(deliveries)
+            decision = route_alert(alert, self.settings)
+            settled = self.settled(alert.alert_id, resend_in_doubt)
+            groups: dict[str, list[str]] = defaultdict(list)
+            for target in decision.now():
+                key = delivery_key(alert.alert_id, target.recipient, target.channel)
+                if key in seen or key in settled:
+                    continue  # this person was told already on this channel
+                seen.add(key)
+                groups[target.channel].append(target.recipient)
+            if not groups:
+                continue
+            if decision.unrouted:
+                self.alerting_metrics.unrouted.labels(alert.kind).inc()
+            try:
+                message = self.renderer.alert(alert)
+            except TemplateProblem as exc:
+                deliveries += self._unrenderable(alert, groups, str(exc))
+                continue
+            for channel, recipients in groups.items():
+                deliveries += self.deliver_group(
+                    message,
+                    channel,
+                    recipients,
+                    [alert],
+                    origin=f"alert/{alert.alert_id}/{channel}",
+                    payload=alert.model_dump_json(),
+                )
         return deliveries
 
-    def _deliver(self, alert: Alert, recipient: str, channel: Channel) -> Delivery:
-        try:
-            for attempt in Retrying(
-                stop=stop_after_attempt(self.attempts),
-                wait=wait_exponential(multiplier=0.2, max=5),
-                retry=retry_if_exception_type(DeliveryFailed),
-            ):
-                with attempt:
-                    channel.deliver(alert, recipient)
-        except RetryError as exc:
-            reason = str(exc.last_attempt.exception())
-            self.metrics.deliveries.labels(channel.name, "failed").inc()
-            self._dead_letter(alert, f"{channel.name} delivery to {recipient} failed: {reason}")
-            return Delivery(
+    def _unrenderable(
+        self, alert: Alert, groups: Mapping[str, list[str]], reason: str
+    ) -> list[Delivery]:
+        failed = [
+            Delivery(
                 alert_id=alert.alert_id,
                 alert_kind=alert.kind,
                 recipient=recipient,
-                channel=channel.name,
+                channel=channel,
                 result="failed",
                 detail=reason,
             )
-        self.metrics.deliveries.labels(channel.name, "sent").inc()
-        return Delivery(
-            alert_id=alert.alert_id,
-            alert_kind=alert.kind,
-            recipient=recipient,
-            channel=channel.name,
-            result="sent",
-        )
+            for channel, recipients in groups.items()
+            for recipient in recipients
+        ]
+        self.index.record_deliveries(failed)
+        self._dead_letter(f"alert/{alert.alert_id}", alert.model_dump_json(), reason)
+        return failed
 
-    def _dead_letter(self, alert: Alert, reason: str) -> None:
-        letter = DeadLetter(
-            stage="alerting",
-            reason=reason,
-            origin=f"alert/{alert.alert_id}",
-            payload=alert.model_dump_json(),
-        )
+    # -- one group ------------------------------------------------------------------------------
+
+    def deliver_group(
+        self,
+        message: Message,
+        channel: str,
+        recipients: Sequence[str],
+        alerts: Sequence[Alert],
+        *,
+        origin: str,
+        payload: str,
+        detail: str = "",
+    ) -> list[Delivery]:
+        """Send one message to a group on one channel; record each (alert, recipient) outcome."""
+        dispatcher = self.dispatchers.get(channel)
+        if dispatcher is None:
+            result = SendResult(
+                failed={r: f"channel {channel} is not configured" for r in recipients}
+            )
+        else:
+            in_flight = InFlight(
+                ref=message.ref,
+                channel=channel,
+                recipients=tuple(recipients),
+                alerts=tuple((a.alert_id, a.kind) for a in alerts),
+                origin=origin,
+                payload=payload,
+            )
+            self.index.put_documents(IN_FLIGHT, [(in_flight.doc_id, in_flight)])
+            result = dispatcher.send(message, recipients)
+        deliveries = [
+            Delivery(
+                alert_id=a.alert_id,
+                alert_kind=a.kind,
+                recipient=recipient,
+                channel=channel,
+                result="sent",
+                detail=detail,
+            )
+            for recipient in result.sent
+            for a in alerts
+        ] + [
+            Delivery(
+                alert_id=a.alert_id,
+                alert_kind=a.kind,
+                recipient=recipient,
+                channel=channel,
+                result="failed",
+                detail=reason,
+            )
+            for recipient, reason in result.failed.items()
+            for a in alerts
+        ]
+        self.index.record_deliveries(deliveries)
+        if dispatcher is not None:
+            self.index.delete_documents(IN_FLIGHT, [in_flight.doc_id])
+        if result.sent:
+            self.metrics.deliveries.labels(channel, "sent").inc(len(result.sent))
+            if self.console is not None:
+                self.console.show(message, result.sent)
+        if result.failed:
+            self.metrics.deliveries.labels(channel, "failed").inc(len(result.failed))
+            by_reason: dict[str, list[str]] = defaultdict(list)
+            for recipient, reason in result.failed.items():
+                by_reason[reason].append(recipient)
+            for reason, who in by_reason.items():
+                log.warning("channel=%s ref=%s delivery failed: %s", channel, message.ref, reason)
+                self._dead_letter(
+                    origin, payload, f"{channel} delivery to {', '.join(who)} failed: {reason}"
+                )
+        return deliveries
+
+    def _dead_letter(self, origin: str, payload: str, reason: str) -> None:
+        letter = DeadLetter(stage="alerting", reason=reason, origin=origin, payload=payload)
         self.metrics.deadletters.labels("alerting", "delivery_failed").inc()
-        self.producer.send(self.topics.deadletter, key=letter.key.encode(), value=letter.to_bytes())
+        self.dead_letters.send(letter)
 
-    def run(self, stop: threading.Event) -> None:
-        """Consume and deliver until `stop` is set."""
+    # -- after a crash --------------------------------------------------------------------------
+
+    def recover(self) -> list[Delivery]:
+        """Settle the group sends a crash interrupted (call before consuming)."""
+        recorded: list[Delivery] = []
+        for in_flight in self.index.get_documents(IN_FLIGHT, InFlight):
+            keys = {
+                delivery_key(alert_id, recipient, in_flight.channel): (alert_id, kind, recipient)
+                for alert_id, kind in in_flight.alerts
+                for recipient in in_flight.recipients
+            }
+            open_keys = {k for k in keys if not self.index.was_delivered(k)}
+            channel = self.channels.get(in_flight.channel)
+            confirmed = channel.confirm(open_keys) if channel is not None and open_keys else set()
+            outcome: list[Delivery] = []
+            if confirmed is None:
+                self.in_doubt |= open_keys
+                self.alerting_metrics.in_doubt.labels(in_flight.channel).inc(len(open_keys))
+                for key in sorted(open_keys):
+                    alert_id, kind, recipient = keys[key]
+                    outcome.append(
+                        Delivery(
+                            alert_id=alert_id,
+                            alert_kind=kind,
+                            recipient=recipient,
+                            channel=in_flight.channel,
+                            result="failed",
+                            detail=f"{IN_DOUBT}; not re-sent (socmon alerts retry re-sends it)",
+                        )
+                    )
+                if open_keys:
+                    who = sorted({keys[k][2] for k in open_keys})
+                    self._dead_letter(
+                        in_flight.origin,
+                        in_flight.payload,
+                        f"{in_flight.channel} delivery to {', '.join(who)} {IN_DOUBT}",
+                    )
+            else:
+                for key in sorted(confirmed):
+                    alert_id, kind, recipient = keys[key]
+                    outcome.append(
+                        Delivery(
+                            alert_id=alert_id,
+                            alert_kind=kind,
+                            recipient=recipient,
+                            channel=in_flight.channel,
+                            result="sent",
+                            detail="confirmed by the channel after a restart",
+                        )
+                    )
+                # The rest never went out: the redelivered message sends them.
+            if outcome:
+                self.index.record_deliveries(outcome)
+                recorded += outcome
+            self.index.delete_documents(IN_FLIGHT, [in_flight.doc_id])
+            log.warning(
+                "recovered an interrupted send ref=%s channel=%s: %d confirmed, %d in doubt",
+                in_flight.ref,
+                in_flight.channel,
+                sum(1 for d in outcome if d.result == "sent"),
+                sum(1 for d in outcome if d.result == "failed"),
+            )
+        self.dead_letters.flush()
+        return recorded
+
+    # -- the consume loop -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, digests: DigestScheduler | None = None) -> None:
+        """Consume and deliver until `stop` is set; send the digests when they are due."""
+        topics = self.settings.kafka.topics
+        self.recover()
         consumer = KafkaConsumer(
-            self.topics.alerts,
+            topics.alerts,
             bootstrap_servers=self.settings.kafka.bootstrap_servers,
             group_id=GROUP_ID,
             enable_auto_commit=False,
@@ -125,7 +379,10 @@ class AlertDelivery:
         )
         try:
             while not stop.is_set():
-                batch = consumer.poll(timeout_ms=500, max_records=200)
+                if digests is not None:
+                    digests.tick()
+                    self.dead_letters.flush()
+                batch = consumer.poll(timeout_ms=500, max_records=self.max_records)
                 if not batch:
                     continue
                 started = time.perf_counter()
@@ -136,21 +393,23 @@ class AlertDelivery:
                         try:
                             alerts.append(parse_record(Alert, rec.value))
                         except RecordError as exc:
-                            letter = DeadLetter(
-                                stage="alerting",
-                                reason=exc.reason,
-                                origin=f"{tp.topic}/{tp.partition}/{rec.offset}",
-                                payload=rec.value.decode("utf-8", "replace"),
-                            )
                             self.metrics.deadletters.labels("alerting", "invalid_alert").inc()
-                            self.producer.send(
-                                self.topics.deadletter,
-                                key=letter.key.encode(),
-                                value=letter.to_bytes(),
+                            self.dead_letters.send(
+                                DeadLetter(
+                                    stage="alerting",
+                                    reason=exc.reason,
+                                    origin=f"{tp.topic}/{tp.partition}/{rec.offset}",
+                                    payload=rec.value.decode("utf-8", "replace"),
+                                )
                             )
                 self.handle(alerts)
-                self.producer.flush()
-                consumer.commit()
+                self.dead_letters.flush()
+                try:
+                    consumer.commit()
+                except CommitFailedError as exc:
+                    # The partitions moved to another worker, which gets these messages again;
+                    # the recorded deliveries keep it from telling anyone twice.
+                    log.warning("commit failed after a rebalance: %s", exc)
                 self.metrics.items_out.labels("alerting", "all").inc(len(alerts))
                 self.metrics.latency.labels("alerting").observe(time.perf_counter() - started)
         finally:

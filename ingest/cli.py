@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socmon.cliutil import ConfigOpt, serve_stage_metrics, settings_or_exit, setup_logging
+
+if TYPE_CHECKING:
+    from ingest.registry import Notice
 
 
 def ingest(
@@ -23,8 +27,7 @@ def ingest(
 ) -> None:
     """Run the connectors: poll the sources and produce posts into Kafka."""
     from ingest.checkpoints import CheckpointStore
-    from ingest.connector import Connector
-    from ingest.connectors.replay import ReplayConnector
+    from ingest.registry import build_connectors
     from ingest.runner import IngestRunner
     from socmon.kafka import make_producer
     from socmon.metrics import Metrics, process_registry
@@ -32,21 +35,31 @@ def ingest(
     settings = settings_or_exit(config)
     setup_logging()
     serve_stage_metrics(settings)
-    paths = list(replay or []) + [s.path for s in settings.connectors.replay]
-    connectors: list[Connector] = [ReplayConnector(p) for p in paths]
+    metrics = Metrics.create(process_registry())
+    connectors = build_connectors(
+        settings,
+        replay=list(replay or []),
+        on_api_call=lambda source, status: metrics.connector_api_calls.labels(source, status).inc(),
+        notify=_echo_problem,
+    )
     if not connectors:
-        typer.echo("socmon ingest: no sources configured (connectors.replay is empty)", err=True)
+        typer.echo(
+            "socmon ingest: no sources configured (connectors.replay is empty and no platform "
+            "is enabled with credentials; `socmon connectors check` tells more)",
+            err=True,
+        )
         raise typer.Exit(2)
     checkpoints = CheckpointStore(settings.data_dir / "checkpoints.json")
     if from_start:
         for c in connectors:
-            checkpoints.reset(c.name)
+            if c.finite:  # replays only: an API source restarting from scratch would repeat
+                checkpoints.reset(c.name)
     runner = IngestRunner(
         connectors,
         make_producer(settings.kafka.bootstrap_servers),
         settings.kafka.topics,
         checkpoints,
-        Metrics.create(process_registry()),
+        metrics,
     )
     try:
         if exit_when_exhausted:
@@ -63,11 +76,63 @@ def ingest(
             runner.run_forever(stop, settings.connectors.poll_interval_seconds)
         except KeyboardInterrupt:
             stop.set()
+        if not stop.is_set():
+            typer.echo("socmon ingest: every source was refused access (see above)", err=True)
+            raise typer.Exit(1)
     finally:
         runner.close()
 
 
 connectors_app = typer.Typer(help="The platform connectors.", no_args_is_help=True)
+
+
+def _echo_problem(notice: Notice) -> None:
+    """Configuration problems are printed; a platform simply not enabled is only logged."""
+    if notice.problem:
+        typer.echo(f"socmon: {notice.text}", err=True)
+    else:
+        logging.getLogger("ingest.registry").info("%s", notice.text)
+
+
+@connectors_app.command("check")
+def check(config: ConfigOpt = None) -> None:
+    """Per configured source: do the credentials work, which endpoints does the access allow.
+
+    Exits 1 when any configured source fails or cannot be built (e.g. no platform_id). No secret
+    is ever printed: the messages name the environment variable to set, never its value.
+    """
+    from ingest.connector import CheckResult
+    from ingest.registry import build_connectors
+
+    settings = settings_or_exit(config)
+    setup_logging()
+    problems: list[Notice] = []
+
+    def collect(notice: Notice) -> None:
+        if notice.problem:
+            problems.append(notice)
+        else:
+            typer.echo(f"-     {notice.text}")
+
+    connectors = build_connectors(settings, notify=collect)
+    failed = len(problems)
+    for connector in connectors:
+        try:
+            result = connector.check()
+        except Exception as exc:  # a bug in one check must not hide the others' answers
+            result = CheckResult(connector.name, False, f"check failed: {type(exc).__name__}")
+        finally:
+            connector.close()
+        failed += not result.ok
+        typer.echo(f"{'ok' if result.ok else 'FAIL':<5} {result.source}: {result.detail}")
+        for endpoint, allowed in sorted(result.endpoints.items()):
+            typer.echo(f"        {endpoint}: {'allowed' if allowed else 'NOT allowed'}")
+    for notice in problems:
+        typer.echo(f"FAIL  {notice.text}")
+    if not connectors and not problems:
+        typer.echo("no source is configured: enable a platform under connectors: and set its token")
+    typer.echo(f"{len(connectors)} source(s) checked, {failed} failing")
+    raise typer.Exit(1 if failed else 0)
 
 
 def register(app: typer.Typer) -> None:

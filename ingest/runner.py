@@ -3,6 +3,9 @@
 Posts go to ``socmon.posts.raw`` keyed by ``platform:post_id``; rejects go to the dead-letter
 topic. A connector's checkpoint is saved only after the broker acknowledged every item of the
 poll. One failing source is logged and counted and never stops the others.
+
+`run_forever` keeps a next-due time per source: a rate-limited source waits as long as the
+platform asked while the others go on; a source refused access stops until the runner restarts.
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ingest.checkpoints import CheckpointStore
-from ingest.connector import Connector, Fetched
+from ingest.connector import AccessDenied, Connector, ConnectorError, Fetched, RateLimited
 from socmon.metrics import Metrics
 from socmon.records import utcnow
 from socmon.topics import Topics
@@ -60,21 +63,43 @@ class IngestRunner:
 
     def poll_source(self, connector: Connector) -> tuple[RunSummary, Fetched | None]:
         """Poll one connector once and produce the result; checkpoint after the broker acks."""
+        summary, fetched, _ = self._poll(connector)
+        return summary, fetched
+
+    def _poll(
+        self, connector: Connector
+    ) -> tuple[RunSummary, Fetched | None, BaseException | None]:
+        """`poll_source`, also returning the connector's error so the scheduler can act on it."""
         summary = RunSummary()
         try:
             fetched = connector.poll(self.checkpoints.get(connector.name))
+        except RateLimited as exc:
+            # A wait the platform asked for, not a failure: counted as a wait by the scheduler.
+            log.warning(
+                "source=%s rate limited, retry_after=%.0fs: %s",
+                connector.name,
+                exc.retry_after,
+                exc,
+            )
+            summary.errors[connector.name] = f"RateLimited: {exc}"
+            return summary, None, exc
+        except ConnectorError as exc:
+            log.error("source=%s poll failed: %s: %s", connector.name, type(exc).__name__, exc)
+            self.metrics.connector_errors.labels(connector.name, type(exc).__name__).inc()
+            summary.errors[connector.name] = f"{type(exc).__name__}: {exc}"
+            return summary, None, exc
         except Exception as exc:  # a connector bug or an API outage must not stop the others
             log.exception("source=%s poll failed", connector.name)
             self.metrics.connector_errors.labels(connector.name, type(exc).__name__).inc()
             summary.errors[connector.name] = f"{type(exc).__name__}: {exc}"
-            return summary, None
+            return summary, None, exc
         try:
             self._produce(fetched)
         except KafkaError as exc:
             log.error("source=%s produce failed, checkpoint kept: %s", connector.name, exc)
             self.metrics.connector_errors.labels(connector.name, "produce").inc()
             summary.errors[connector.name] = f"produce failed: {exc}"
-            return summary, None
+            return summary, None, exc
         self.checkpoints.set(connector.name, fetched.checkpoint)
         self.metrics.connector_fetched.labels(connector.name).inc(len(fetched.posts))
         self.metrics.connector_last_success.labels(connector.name).set(time.time())
@@ -83,7 +108,7 @@ class IngestRunner:
         for reject in fetched.rejects:
             self.metrics.deadletters.labels("ingest", _reason_label(reject.reason)).inc()
         summary.produced, summary.rejected = len(fetched.posts), len(fetched.rejects)
-        return summary, fetched
+        return summary, fetched, None
 
     def _produce(self, fetched: Fetched) -> None:
         futures = [
@@ -115,24 +140,69 @@ class IngestRunner:
                     break
         return total
 
-    def run_forever(self, stop: threading.Event, interval: float) -> None:
-        """Poll all connectors every `interval` seconds (or as a rate limit asks) until `stop`."""
+    def run_forever(
+        self,
+        stop: threading.Event,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Poll each source when it is due until `stop`; each source has its own schedule.
+
+        After a poll a source is due again in `interval` seconds, or at once when it said it has
+        more to read; a rate limit (raised, or `Fetched.retry_after`) delays that source only; a
+        source refused access (`AccessDenied`) is not polled again until the runner restarts.
+        Returns early only when no source is left to poll.
+        """
+        schedule = [_SourceSchedule(c) for c in self.connectors]
         while not stop.is_set():
-            started = time.monotonic()
-            wait = interval
-            for connector in self.connectors:
+            active = [entry for entry in schedule if not entry.stopped]
+            if not active:
+                log.error("every source was refused access; nothing left to poll")
+                return
+            for entry in active:
                 if stop.is_set():
-                    break
-                _, fetched = self.poll_source(connector)
-                if fetched is not None and fetched.retry_after:
-                    wait = max(wait, fetched.retry_after)
+                    return
+                if entry.due <= clock():
+                    self._poll_scheduled(entry, interval, clock)
+            next_due = min((e.due for e in schedule if not e.stopped), default=clock())
             log.debug("poll pass done at %s", utcnow().isoformat())
-            stop.wait(max(0.0, wait - (time.monotonic() - started)))
+            stop.wait(max(0.0, next_due - clock()))
+
+    def _poll_scheduled(
+        self, entry: _SourceSchedule, interval: float, clock: Callable[[], float]
+    ) -> None:
+        name = entry.connector.name
+        _, fetched, error = self._poll(entry.connector)
+        now = clock()
+        if isinstance(error, AccessDenied):
+            entry.stopped = True
+            log.error("source=%s stopped until restart: %s", name, error)
+            return
+        wait = interval
+        retry_after = error.retry_after if isinstance(error, RateLimited) else None
+        if fetched is not None:
+            retry_after = fetched.retry_after
+            if not fetched.exhausted and not retry_after:
+                wait = 0.0  # more to read right away (a replay batch, a large backlog)
+        if retry_after:
+            self.metrics.connector_rate_limit_waits.labels(name).inc()
+            log.info("source=%s waits %.0fs as the platform asked", name, retry_after)
+            wait = max(wait, retry_after)
+        entry.due = now + wait
 
     def close(self) -> None:
         for connector in self.connectors:
             connector.close()
         self.producer.close(timeout=self.send_timeout)
+
+
+@dataclass
+class _SourceSchedule:
+    """When a source is next due (monotonic seconds) and whether it was stopped."""
+
+    connector: Connector
+    due: float = 0.0
+    stopped: bool = False
 
 
 def _reason_label(reason: str) -> str:
@@ -143,4 +213,8 @@ def _reason_label(reason: str) -> str:
         return "missing_field"
     if reason.startswith("unknown field"):
         return "unknown_field"
+    if reason.startswith("withheld"):
+        return "withheld"
+    if reason.startswith("not available"):
+        return "not_available"  # deleted, protected or suspended on the platform
     return "invalid_value"

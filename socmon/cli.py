@@ -95,16 +95,30 @@ def stats(
 
 @index_app.command("setup")
 def index_setup(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Create the tables or install the Elasticsearch index template (idempotent)."""
+    """Create the tables or install the Elasticsearch index templates (idempotent).
+
+    Retention is not an index lifecycle (ILM/ISM) policy: those delete whole indices by age, and
+    ours are single long-lived indices written by id, so a delete phase would drop the whole
+    year at once. Records expire one by one with `socmon retention apply`, on both backends.
+    """
     from socmon.index.factory import open_index
+    from socmon.index.port import IndexUnavailable
 
     settings = settings_or_exit(config, data_dir)
-    index = open_index(settings)
     try:
-        index.setup()
-    finally:
-        index.close()
+        index = open_index(settings)
+        try:
+            index.setup()
+        finally:
+            index.close()
+    except IndexUnavailable as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"index ready ({settings.index.backend})")
+    typer.echo(
+        f"retention: records older than {settings.index.retention_days} days are deleted by "
+        "`socmon retention apply`; run it daily"
+    )
 
 
 def _register_stages() -> None:

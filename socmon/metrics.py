@@ -43,6 +43,8 @@ class Metrics(NamedTuple):
     connector_errors: Counter
     connector_fetched: Counter
     connector_last_success: Gauge
+    connector_api_calls: Counter
+    connector_rate_limit_waits: Counter
     deliveries: Counter
 
     @classmethod
@@ -81,6 +83,18 @@ class Metrics(NamedTuple):
                 ["source"],
                 registry=reg,
                 multiprocess_mode="max",
+            ),
+            connector_api_calls=Counter(
+                "socmon_connector_api_calls",
+                "Platform API calls by source and HTTP status (or timeout)",
+                ["source", "status"],
+                registry=reg,
+            ),
+            connector_rate_limit_waits=Counter(
+                "socmon_connector_rate_limit_waits",
+                "Times a source was paused because the platform asked it to wait",
+                ["source"],
+                registry=reg,
             ),
             deliveries=Counter(
                 "socmon_deliveries",

@@ -13,25 +13,61 @@ from pydantic import Field, SecretStr
 
 from socmon.config import Section
 
+# The Graph API version socmon is written and tested against. v26.0 is the newest version Meta
+# lists on its changelog (https://developers.facebook.com/docs/graph-api/changelog/versions/,
+# introduced 29 July 2026, no end date announced); a version stays available for about two
+# years after its successor appears. Raise it here, or per deployment with
+# SOCMON_CONNECTORS__FACEBOOK__GRAPH_API_VERSION, when Meta announces the end of this one.
+GRAPH_API_VERSION = "v26.0"
+
 
 class ReplaySource(Section):
     path: Path
 
 
-class TwitterSettings(Section):
-    """X/Twitter API v2 through tweepy."""
+class ApiClientSettings(Section):
+    """What every platform client shares: time-outs and the bounded retries of server errors."""
+
+    request_timeout_seconds: float = Field(default=20.0, gt=0)
+    max_retries: int = Field(
+        default=3, ge=0, le=10, description="retries of a 5xx or a time-out before giving up"
+    )
+    retry_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="first back-off; doubles each retry, capped at 60 s"
+    )
+    initial_lookback_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="how far back the first poll of a source reads (no checkpoint yet)",
+    )
+
+
+class TwitterSettings(ApiClientSettings):
+    """X/Twitter API v2 through tweepy (an app-only bearer token)."""
 
     enabled: bool = False
     bearer_token: SecretStr | None = None
     search_queries: list[str] = []
+    max_results: int = Field(default=100, ge=5, le=100, description="tweets per page")
 
 
-class FacebookSettings(Section):
+class FacebookSettings(ApiClientSettings):
     """Facebook Pages and Instagram business accounts through facebook-sdk (Graph API)."""
 
     enabled: bool = False
     page_access_token: SecretStr | None = None
-    graph_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
+    graph_api_version: str = Field(default=GRAPH_API_VERSION, pattern=r"^v\d+\.\d+$")
+    page_size: int = Field(default=50, ge=1, le=100, description="items per page (`limit`)")
+    comment_lookback_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="comments are read on the page's posts and media of the last N days",
+    )
+    rate_limit_backoff_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="wait after a rate-limit error whose usage headers give no time to regain",
+    )
 
 
 class BlueskySettings(Section):

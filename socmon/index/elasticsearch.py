@@ -25,7 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
 from elasticsearch.helpers import bulk, streaming_bulk
 
-from socmon.index.port import BulkResult, IndexUnavailable, PostQuery, Stats
+from socmon.index.port import (
+    NO_VALUE,
+    BulkResult,
+    IndexUnavailable,
+    PostDimension,
+    PostQuery,
+    Stats,
+    check_dimensions,
+)
 from socmon.records import (
     SENTIMENTS,
     Alert,
@@ -49,6 +57,8 @@ _DATE: Final = {"type": "date"}
 _TEXT: Final = {"type": "text"}
 # The full record, kept in _source only: never searched or aggregated, so no index or doc values.
 _RECORD: Final = {"type": "keyword", "index": False, "doc_values": False}
+# Date buckets as plain UTC dates, the same strings the SQLite adapter returns.
+_DAY: Final = {"format": "yyyy-MM-dd", "time_zone": "UTC"}
 
 MAPPINGS: Final[dict[str, dict[str, Any]]] = {
     "posts": {
@@ -404,34 +414,52 @@ class ElasticsearchIndex:
         if query.limit < 0:
             msg = f"PostQuery.limit must be zero or more, got {query.limit}"
             raise ValueError(msg)
-        must: list[dict[str, Any]] = []
-        filters: list[dict[str, Any]] = []
-        if query.text is not None and query.text.strip():
-            # every word must occur, as in the SQLite adapter
-            must.append({"match": {"text": {"query": query.text, "operator": "and"}}})
-        for field, value in (
-            ("sentiment", query.sentiment),
-            ("departments", query.department),
-            ("platform", query.platform),
-            ("account", query.account),
-        ):
-            if value is not None:
-                filters.append({"term": {field: value}})
-        window: dict[str, str] = {}
-        if query.since is not None:
-            window["gte"] = _iso(query.since, "PostQuery.since")
-        if query.until is not None:
-            window["lt"] = _iso(query.until, "PostQuery.until")
-        if window:
-            filters.append({"range": {"created_at": window}})
         records = self._records(
             "posts",
             f"search {self.indices['posts']}",
-            query={"bool": {"must": must, "filter": filters}},
+            query=_post_query(query),
             sort=[{"created_at": {"order": "desc"}}, {"key": {"order": "asc"}}],
             size=query.limit,
         )
         return [parse_record(EnrichedPost, record) for record in records]
+
+    def count_posts(
+        self, query: PostQuery, by: Sequence[PostDimension]
+    ) -> dict[tuple[str, ...], int]:
+        """Counts per group, from a composite aggregation paged through with ``after``.
+
+        ``day`` and ``week`` are UTC calendar intervals (Elasticsearch weeks start on Monday).
+        """
+        dimensions = check_dimensions(by)
+        search = _post_query(query)
+        if not dimensions:
+            with self._calls(f"count {self.indices['posts']}"):
+                response = self._client.count(index=self.indices["posts"], query=search)
+            total = int(response.body["count"])
+            return {(): total} if total else {}
+        counts: dict[tuple[str, ...], int] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": 1000,
+                "sources": [{name: _DIMENSION_SOURCES[name]} for name in dimensions],
+            }
+            if after is not None:
+                composite["after"] = after
+            body = self._search(
+                "posts",
+                f"count {self.indices['posts']} by {', '.join(dimensions)}",
+                size=0,
+                query=search,
+                aggs={"groups": {"composite": composite}},
+            )
+            groups = body["aggregations"]["groups"]
+            for bucket in groups["buckets"]:
+                key = tuple(_group_value(name, bucket["key"][name]) for name in dimensions)
+                counts[key] = counts.get(key, 0) + int(bucket["doc_count"])
+            after = groups.get("after_key")
+            if not groups["buckets"] or after is None:
+                return counts
 
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         return self._bulk("alerts", ((alert.alert_id, _alert_document(alert)) for alert in alerts))
@@ -651,6 +679,57 @@ class ElasticsearchIndex:
             msg = f"Elasticsearch at {self.url} could not delete from {index}: {failures[0]}"
             raise IndexUnavailable(self._redact(msg))
         return int(response.body.get("deleted", 0))
+
+
+def _post_query(query: PostQuery) -> dict[str, Any]:
+    """The bool query for a `PostQuery` (its limit aside): every word of the text must occur,
+    as in the SQLite adapter; the other criteria are exact filters."""
+    must: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = []
+    if query.text is not None and query.text.strip():
+        must.append({"match": {"text": {"query": query.text, "operator": "and"}}})
+    for field, value in (
+        ("sentiment", query.sentiment),
+        ("departments", query.department),
+        ("platform", query.platform),
+        ("account", query.account),
+        ("kind", query.kind),
+    ):
+        if value is not None:
+            filters.append({"term": {field: value}})
+    window: dict[str, str] = {}
+    if query.since is not None:
+        window["gte"] = _iso(query.since, "PostQuery.since")
+    if query.until is not None:
+        window["lt"] = _iso(query.until, "PostQuery.until")
+    if window:
+        filters.append({"range": {"created_at": window}})
+    return {"bool": {"must": must, "filter": filters}}
+
+
+# The composite-aggregation source of each dimension of `Index.count_posts`.
+_DIMENSION_SOURCES: Final[dict[str, dict[str, Any]]] = {
+    "sentiment": {"terms": {"field": "sentiment"}},
+    "platform": {"terms": {"field": "platform"}},
+    "account": {"terms": {"field": "account"}},
+    "kind": {"terms": {"field": "kind"}},
+    # missing_bucket: a post without a department still counts, under NO_VALUE
+    "department": {"terms": {"field": "departments", "missing_bucket": True}},
+    "abusive": {"terms": {"field": "abusive"}},
+    "urgent": {"terms": {"field": "urgent"}},
+    "day": {"date_histogram": {"field": "created_at", "calendar_interval": "1d", **_DAY}},
+    "week": {"date_histogram": {"field": "created_at", "calendar_interval": "1w", **_DAY}},
+}
+
+
+def _group_value(dimension: str, key: Any) -> str:
+    """A composite key as the port spells it: booleans ``"true"``/``"false"``, none ``""``."""
+    if key is None:
+        return NO_VALUE
+    if dimension in ("abusive", "urgent"):
+        # Elasticsearch gives booleans as true/false in composite keys, some versions as 1/0
+        return "true" if key in (True, 1, "true") else "false"
+    return str(key)
 
 
 def _post_document(enriched: EnrichedPost) -> dict[str, Any]:

@@ -10,9 +10,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
-from socmon.records import Alert, DeadLetter, Delivery, EnrichedPost, Platform, R, Record, Sentiment
+from socmon.records import (
+    Alert,
+    DeadLetter,
+    Delivery,
+    EnrichedPost,
+    Platform,
+    PostKind,
+    R,
+    Record,
+    Sentiment,
+)
+
+PostDimension = Literal[
+    "sentiment", "platform", "account", "kind", "department", "abusive", "urgent", "day", "week"
+]
+"""What `Index.count_posts` can group by. ``department`` is multi-valued (a post with two
+departments counts once in each); ``abusive`` and ``urgent`` group as ``"true"``/``"false"``;
+``day`` (``2026-10-05``) and ``week`` (the Monday it starts on, same format) are UTC dates."""
+POST_DIMENSIONS: tuple[PostDimension, ...] = get_args(PostDimension)
+NO_VALUE = ""
+"""The group of a post without a value for a multi-valued dimension (no department)."""
 
 
 class IndexUnavailable(Exception):
@@ -39,6 +59,7 @@ class PostQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
+    kind: PostKind | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,16 @@ class Index(Protocol):
 
     def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
         """Newest first; full-text on ``text`` when given."""
+
+    def count_posts(
+        self, query: PostQuery, by: Sequence[PostDimension]
+    ) -> dict[tuple[str, ...], int]:
+        """How many posts match `query` (its ``limit`` is ignored), per group of `by` values.
+
+        Keys are tuples in the order of `by`; only groups with at least one post appear, so
+        ``by=()`` gives ``{(): total}``, or ``{}`` when nothing matches. An unknown or repeated
+        dimension raises ValueError. The tallies of the monthly report and the dashboards.
+        """
 
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         """Insert or replace by ``alert_id``."""
@@ -107,3 +138,17 @@ class Index(Protocol):
     def stats(self) -> Stats: ...
 
     def close(self) -> None: ...
+
+
+def check_dimensions(by: Sequence[str]) -> tuple[PostDimension, ...]:
+    """`by` as dimensions, or ValueError naming the unknown or repeated one (for the adapters)."""
+    checked: list[PostDimension] = []
+    for name in by:
+        if name not in POST_DIMENSIONS:
+            msg = f"cannot count posts by {name!r}: choose from {', '.join(POST_DIMENSIONS)}"
+            raise ValueError(msg)
+        if name in checked:
+            msg = f"cannot count posts by {name!r} twice"
+            raise ValueError(msg)
+        checked.append(name)
+    return tuple(checked)

@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from socmon.index.port import BulkResult, IndexUnavailable, PostQuery, Stats
+from socmon.index.port import (
+    NO_VALUE,
+    BulkResult,
+    IndexUnavailable,
+    PostDimension,
+    PostQuery,
+    Stats,
+    check_dimensions,
+)
 from socmon.records import (
     SENTIMENTS,
     Alert,
@@ -298,37 +306,37 @@ class SqliteIndex:
         if query.limit < 0:
             msg = f"PostQuery.limit must be zero or more, got {query.limit}"
             raise ValueError(msg)
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.text is not None and query.text.strip():
-            match = fts_match_expression(query.text)
-            if match is None:
-                return []
-            clauses.append("id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-            params.append(match)
-        for column, value in (
-            ("sentiment", query.sentiment),
-            ("platform", query.platform),
-            ("account", query.account),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if query.department is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(posts.departments) WHERE value = ?)")
-            params.append(query.department)
-        if query.since is not None:
-            clauses.append("created_at >= ?")
-            params.append(_micros(query.since, "PostQuery.since"))
-        if query.until is not None:
-            clauses.append("created_at < ?")
-            params.append(_micros(query.until, "PostQuery.until"))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        conditions = _post_conditions(query)
+        if conditions is None:
+            return []
+        where, params = conditions
         sql = f"SELECT record FROM posts {where} ORDER BY created_at DESC, key ASC LIMIT ?"
-        params.append(query.limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, [*params, query.limit]).fetchall()
+        return [parse_record(EnrichedPost, row[0]) for row in rows]
+
+    def count_posts(
+        self, query: PostQuery, by: Sequence[PostDimension]
+    ) -> dict[tuple[str, ...], int]:
+        """Counts per group; ``day`` and ``week`` are UTC dates (weeks start on Monday)."""
+        dimensions = check_dimensions(by)
+        conditions = _post_conditions(query)
+        if conditions is None:
+            return {}
+        where, params = conditions
+        # json_each of an empty list yields no row; the LEFT JOIN keeps the post, with NULL.
+        joins = (
+            "LEFT JOIN json_each(posts.departments) AS dept" if "department" in dimensions else ""
+        )
+        columns = [_DIMENSION_SQL[name] for name in dimensions]
+        select = ", ".join([*columns, "COUNT(*)"])
+        group = (
+            f"GROUP BY {', '.join(str(n) for n in range(1, len(columns) + 1))}" if columns else ""
+        )
+        sql = f"SELECT {select} FROM posts {joins} {where} {group}"
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [parse_record(EnrichedPost, row[0]) for row in rows]
+        return {tuple(row[:-1]): row[-1] for row in rows if row[-1]}
 
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         rows = [
@@ -508,6 +516,55 @@ class SqliteIndex:
             posts = conn.execute("DELETE FROM posts WHERE author_handle = ?", (wanted,))
             alerts = conn.execute("DELETE FROM alerts WHERE post_author_handle = ?", (wanted,))
             return posts.rowcount + alerts.rowcount
+
+
+# Each dimension as an SQL expression over `posts` (and `dept`, the joined department).
+_DIMENSION_SQL: dict[str, str] = {
+    "sentiment": "posts.sentiment",
+    "platform": "posts.platform",
+    "account": "posts.account",
+    "kind": "posts.kind",
+    "department": f"COALESCE(dept.value, '{NO_VALUE}')",
+    "abusive": "CASE WHEN posts.abusive THEN 'true' ELSE 'false' END",
+    "urgent": "CASE WHEN posts.urgent THEN 'true' ELSE 'false' END",
+    "day": "date(posts.created_at / 1000000, 'unixepoch')",
+    # back six days, then forward to the next Monday: the Monday on or before the day
+    "week": "date(posts.created_at / 1000000, 'unixepoch', '-6 days', 'weekday 1')",
+}
+
+
+def _post_conditions(query: PostQuery) -> tuple[str, list[Any]] | None:
+    """The WHERE clause (columns qualified, since counts join other tables) and its parameters.
+
+    None when the query's text holds no word at all: such a search matches nothing.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.text is not None and query.text.strip():
+        match = fts_match_expression(query.text)
+        if match is None:
+            return None
+        clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+        params.append(match)
+    for column, value in (
+        ("sentiment", query.sentiment),
+        ("platform", query.platform),
+        ("account", query.account),
+        ("kind", query.kind),
+    ):
+        if value is not None:
+            clauses.append(f"posts.{column} = ?")
+            params.append(value)
+    if query.department is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(posts.departments) WHERE value = ?)")
+        params.append(query.department)
+    if query.since is not None:
+        clauses.append("posts.created_at >= ?")
+        params.append(_micros(query.since, "PostQuery.since"))
+    if query.until is not None:
+        clauses.append("posts.created_at < ?")
+        params.append(_micros(query.until, "PostQuery.until"))
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def _post_row(enriched: EnrichedPost) -> dict[str, Any]:

@@ -1,19 +1,23 @@
-"""The connectors runner against a real broker: keys, dead letters, checkpoints after acks."""
+"""The connectors runner against a real broker: keys, dead letters, checkpoints after acks, and
+the per-source schedule of `run_forever` (rate limits, refused access, unavailable sources)."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from prometheus_client import CollectorRegistry
 
 from ingest.checkpoints import CheckpointStore
-from ingest.connectors.replay import ReplayConnector
+from ingest.connector import AccessDenied, Connector, Fetched, RateLimited, SourceUnavailable
+from ingest.connectors.replay import ReplayConnector, parse_replay_line
 from ingest.runner import IngestRunner
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
 from socmon.records import DeadLetter, Post, parse_record
 from tests.broker import read_topic
-from tests.ingest.test_replay import write_lines
+from tests.ingest.test_replay import GOOD, write_lines
 
 
 def make_runner(kafka_settings, path, checkpoint_file):
@@ -88,3 +92,120 @@ def test_a_failing_source_is_counted_and_does_not_stop_the_others(kafka_settings
         {"source": "replay:missing.jsonl", "error": "FileNotFoundError"},
     )
     assert errors == 1.0
+
+
+class ScriptedSource(Connector):
+    """A source whose every poll answers from a script: a post, or an exception to raise."""
+
+    def __init__(self, name: str, answer) -> None:
+        self.name = name
+        self.answer = answer
+        self.polls = 0
+
+    def poll(self, checkpoint: str | None) -> Fetched:
+        self.polls += 1
+        return self.answer(self, checkpoint)
+
+
+def one_post(source: ScriptedSource, checkpoint: str | None, retry_after: float | None = None):
+    post = parse_replay_line(json.dumps(GOOD | {"id": f"{source.name}-{source.polls}"}), "x:1")
+    assert isinstance(post, Post)
+    return Fetched([post], checkpoint=str(source.polls), retry_after=retry_after)
+
+
+def raise_(exc: Exception):
+    def answer(source, checkpoint):
+        raise exc
+
+    return answer
+
+
+def run_for(runner: IngestRunner, seconds: float, interval: float) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run_forever, args=(stop, interval))
+    thread.start()
+    time.sleep(seconds)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_each_source_keeps_its_own_schedule_and_a_rate_limit_or_denial_delays_only_that_source(
+    kafka_settings, tmp_path
+):
+    ensure_topics(kafka_settings)
+    steady = ScriptedSource("steady", one_post)
+    limited = ScriptedSource("limited", raise_(RateLimited("429 from the platform", 3600)))
+    asks_to_wait = ScriptedSource("asks", lambda s, c: one_post(s, c, retry_after=3600))
+    denied = ScriptedSource("denied", raise_(AccessDenied("GET /x needs Basic access")))
+    flaky = ScriptedSource("flaky", raise_(SourceUnavailable("503 after 4 attempts")))
+    registry = CollectorRegistry()
+    runner = IngestRunner(
+        [steady, limited, asks_to_wait, denied, flaky],
+        make_producer(kafka_settings.bootstrap_servers),
+        kafka_settings.topics,
+        CheckpointStore(tmp_path / "cp.json"),
+        Metrics.create(registry),
+    )
+    run_for(runner, seconds=2.0, interval=0.25)
+    runner.close()
+
+    assert steady.polls >= 4  # polled every interval while the others wait or stopped
+    assert flaky.polls >= 4  # an unavailable source is tried again the next interval
+    assert (limited.polls, asks_to_wait.polls, denied.polls) == (1, 1, 1)
+
+    def sample(name, **labels):
+        return registry.get_sample_value(name, labels)
+
+    assert sample("socmon_connector_rate_limit_waits_total", source="limited") == 1.0
+    assert sample("socmon_connector_rate_limit_waits_total", source="asks") == 1.0
+    assert sample("socmon_connector_rate_limit_waits_total", source="steady") is None
+    assert sample("socmon_connector_errors_total", source="denied", error="AccessDenied") == 1.0
+    assert sample("socmon_connector_errors_total", source="limited", error="RateLimited") is None
+    assert sample("socmon_connector_errors_total", source="flaky", error="SourceUnavailable") >= 4
+    assert sample("socmon_connector_fetched_total", source="steady") == steady.polls
+    assert CheckpointStore(tmp_path / "cp.json").get("asks") == "1"  # its items were produced
+
+    produced = steady.polls + asks_to_wait.polls
+    raw = read_topic(kafka_settings.bootstrap_servers, kafka_settings.topics.posts_raw, produced)
+    assert len(raw) == produced
+
+
+def test_run_forever_returns_when_every_source_was_refused_access(kafka_settings, tmp_path):
+    ensure_topics(kafka_settings)
+    denied = ScriptedSource("denied", raise_(AccessDenied("401: the bearer token was refused")))
+    runner = IngestRunner(
+        [denied],
+        make_producer(kafka_settings.bootstrap_servers),
+        kafka_settings.topics,
+        CheckpointStore(tmp_path / "cp.json"),
+        Metrics.create(CollectorRegistry()),
+    )
+    stop = threading.Event()
+    started = time.monotonic()
+    runner.run_forever(stop, interval=60.0)  # would block a minute if it kept waiting
+    runner.close()
+    assert time.monotonic() - started < 30
+    assert denied.polls == 1
+
+
+def test_a_source_with_more_to_read_is_polled_again_at_once(kafka_settings, tmp_path):
+    ensure_topics(kafka_settings)
+    path = tmp_path / "posts.jsonl"
+    write_lines(path, 20)
+    registry = CollectorRegistry()
+    runner = IngestRunner(
+        [ReplayConnector(path, batch_lines=5)],
+        make_producer(kafka_settings.bootstrap_servers),
+        kafka_settings.topics,
+        CheckpointStore(tmp_path / "cp.json"),
+        Metrics.create(registry),
+    )
+    run_for(runner, seconds=1.5, interval=3600.0)  # one interval would allow only one batch
+    runner.close()
+    assert (
+        registry.get_sample_value(
+            "socmon_connector_fetched_total", {"source": "replay:posts.jsonl"}
+        )
+        == 20.0
+    )

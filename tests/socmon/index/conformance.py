@@ -441,6 +441,148 @@ class IndexContract:
             ("facebook", "@ExampleNHS"): T0,
         }
 
+    def test_search_by_kind(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", kind="official_post"),
+                make_post("2", kind="mention"),
+                make_post("3", kind="official_post", created_at=T0 + DAY),
+            ]
+        )
+        found = index.search_posts(PostQuery(kind="official_post"))
+        assert keys(found) == ["twitter:3", "twitter:1"]
+
+    # -- counts for the monthly report and the dashboards ---------------------------------------
+
+    def test_count_posts_by_nothing_is_the_total(self, index: RetainingIndex) -> None:
+        assert index.count_posts(PostQuery(), by=()) == {}
+        index.upsert_posts([make_post("1"), make_post("2")])
+        assert index.count_posts(PostQuery(), by=()) == {(): 2}
+
+    def test_count_posts_by_sentiment_and_platform(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern"),
+                make_post("2", sentiment="concern"),
+                make_post("3", sentiment="compliment"),
+                make_post("4", sentiment="concern", platform="facebook"),
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("sentiment", "platform")) == {
+            ("concern", "twitter"): 2,
+            ("compliment", "twitter"): 1,
+            ("concern", "facebook"): 1,
+        }
+        assert index.count_posts(PostQuery(), by=("platform",)) == {
+            ("twitter",): 3,
+            ("facebook",): 1,
+        }
+
+    def test_a_post_counts_once_in_each_of_its_departments(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern", departments=("maternity", "estates")),
+                make_post("2", sentiment="concern", departments=("estates",)),
+                make_post("3", sentiment="compliment"),
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("department", "sentiment")) == {
+            ("maternity", "concern"): 1,
+            ("estates", "concern"): 2,
+            ("", "compliment"): 1,  # no department: the NO_VALUE group
+        }
+        # the filter picks posts; their other departments still count
+        assert index.count_posts(PostQuery(department="maternity"), by=("department",)) == {
+            ("maternity",): 1,
+            ("estates",): 1,
+        }
+
+    def test_count_posts_applies_every_criterion_of_the_query(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", text="long wait", sentiment="concern", created_at=T0),
+                make_post("2", text="long wait", sentiment="concern", created_at=T0 + DAY),
+                make_post("3", text="short wait", sentiment="concern", created_at=T0),
+                make_post("4", text="long wait", kind="official_post", created_at=T0),
+            ]
+        )
+        query = PostQuery(text="long wait", kind="mention", since=T0, until=T0 + DAY, limit=0)
+        assert index.count_posts(query, by=("sentiment",)) == {("concern",): 1}
+        assert index.count_posts(PostQuery(text="?!"), by=("sentiment",)) == {}
+
+    def test_count_posts_by_kind_account_and_flags(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", abusive=True, account="@ExampleNHS"),
+                make_post("2", abusive=True, urgent=True, account="@ExampleNHS"),
+                make_post("3", kind="official_post", account="@ExampleMaternity"),
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("kind", "account", "abusive")) == {
+            ("mention", "@ExampleNHS", "true"): 2,
+            ("official_post", "@ExampleMaternity", "false"): 1,
+        }
+        assert index.count_posts(PostQuery(), by=("urgent",)) == {("true",): 1, ("false",): 2}
+
+    def test_count_posts_by_utc_day_and_monday_week(self, index: RetainingIndex) -> None:
+        # T0 is Monday 3 March 2025, 09:00 UTC
+        bst = timezone(timedelta(hours=1))
+        index.upsert_posts(
+            [
+                make_post("1", created_at=T0),
+                make_post("2", created_at=T0 + 6 * DAY),  # Sunday 9 March
+                # 00:30 on Monday 10 March in UTC+1 is still Sunday 9 March in UTC
+                make_post("3", created_at=datetime(2025, 3, 10, 0, 30, tzinfo=bst)),
+                make_post("4", created_at=T0 + 7 * DAY),  # Monday 10 March
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("day",)) == {
+            ("2025-03-03",): 1,
+            ("2025-03-09",): 2,
+            ("2025-03-10",): 1,
+        }
+        assert index.count_posts(PostQuery(), by=("week",)) == {
+            ("2025-03-03",): 3,
+            ("2025-03-10",): 1,
+        }
+
+    def test_official_posts_per_account_per_week(self, index: RetainingIndex) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", kind="official_post", account="A", created_at=T0),
+                make_post("2", kind="official_post", account="A", created_at=T0 + DAY),
+                make_post("3", kind="official_post", account="A", created_at=T0 + 8 * DAY),
+                make_post("4", kind="official_post", account="B", created_at=T0 + 9 * DAY),
+                make_post("5", kind="mention", account="B", created_at=T0),
+            ]
+        )
+        query = PostQuery(kind="official_post")
+        assert index.count_posts(query, by=("account", "week")) == {
+            ("A", "2025-03-03"): 2,
+            ("A", "2025-03-10"): 1,
+            ("B", "2025-03-10"): 1,
+        }
+
+    def test_counting_by_an_unknown_or_repeated_dimension_is_refused(
+        self, index: RetainingIndex
+    ) -> None:
+        with pytest.raises(ValueError, match="'author'"):
+            index.count_posts(PostQuery(), by=("author",))  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="twice"):
+            index.count_posts(PostQuery(), by=("day", "day"))
+
+    def test_count_posts_pages_through_many_groups(self, index: RetainingIndex) -> None:
+        # more groups than one page of a composite aggregation holds (1000)
+        posts = [
+            make_post(str(n), account=f"acc{n}", created_at=T0 + timedelta(seconds=n))
+            for n in range(1203)
+        ]
+        for start in range(0, len(posts), 500):
+            index.upsert_posts(posts[start : start + 500])
+        counts = index.count_posts(PostQuery(), by=("account",))
+        assert len(counts) == 1203
+        assert set(counts.values()) == {1}
+
     # -- retention and erasure ----------------------------------------------------------------
 
     def test_delete_older_than_removes_only_older_records(self, index: RetainingIndex) -> None:

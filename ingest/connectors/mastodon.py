@@ -1,0 +1,577 @@
+"""Mastodon connectors (Mastodon.py): mentions of, searches about, and statuses of the official
+accounts, one `Connector` per source, all sharing one `MastodonApi` (one client, one token):
+
+- ``mastodon:mentions:<acct>``: when the access token belongs to that account, its notifications of
+  type ``mention`` (a mention that answers one of its statuses is a ``reply``); for any other
+  official account, ``search_v2`` for ``@acct`` (the instance must have full-text search, and
+  since Mastodon 4.2 only finds posts of people who opted into search).
+- ``mastodon:search:<query>``: ``timeline_hashtag`` for a ``#tag``, ``search_v2`` otherwise.
+- ``mastodon:posts:<acct>``: ``account_statuses`` of the official account (boosts excluded: they
+  are not its words) as ``official_post``.
+
+Checkpoint: the newest id already produced (the ``since_id``). A poll asks for
+``min_id=<checkpoint>`` (the page just after it) and goes on with ``min_id=<newest id of that
+page>`` until a short or empty page: resuming after a restart is the same call. With no
+checkpoint a source takes its newest page only, so a new deployment does not flood the team with
+old posts.
+
+Post id: the status id on the configured instance (what ``in_reply_to_id`` refers to). It is stable
+for as long as the deployment reads from the same instance.
+
+Text: statuses are HTML; `status_text` turns them into plain text with paragraphs and line breaks
+kept, and links shown as their address. A content warning comes first, as ``CW: ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlparse
+
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+from pydantic import SecretStr, ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from ingest.connector import (
+    AccessDenied,
+    CheckResult,
+    Connector,
+    ConnectorError,
+    Fetched,
+    RateLimited,
+    SourceUnavailable,
+)
+from socmon.config.governance import OfficialAccount
+from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
+from socmon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VERIFY_CREDENTIALS = "GET /api/v1/accounts/verify_credentials"
+ACCOUNT_LOOKUP = "GET /api/v1/accounts/lookup"
+NOTIFICATIONS = "GET /api/v1/notifications"
+ACCOUNT_STATUSES = "GET /api/v1/accounts/:id/statuses"
+HASHTAG_TIMELINE = "GET /api/v1/timelines/tag/:hashtag"
+SEARCH = "GET /api/v2/search"
+
+MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
+# Invisible characters that carry no meaning in a post and hide words from keyword rules
+# ("A\u200b&E"). ZWJ and ZWNJ are kept: emoji sequences and Urdu/Persian spelling need them.
+STRIPPED_CHARACTERS = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
+DEFAULT_RATE_LIMIT_WAIT = 300.0  # Mastodon's windows are five minutes
+TRANSIENT = (MastodonServerError, MastodonNetworkError)
+
+
+class Rejected(ValueError):
+    """One item cannot become a `Post`; the message is the dead letter's reason."""
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+class _StatusHTML(HTMLParser):
+    """Collects the text of a status's HTML: <p> as paragraphs, <br> as line breaks, links as text
+    (Mastodon's own links already show the full address, split over hidden spans)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._links: list[tuple[str | None, int]] = []  # href, where its text starts
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "p" and self.parts:
+            self.parts.append("\n\n")
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href"), len(self.parts)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links:
+            href, start = self._links.pop()
+            label = "".join(self.parts[start:]).strip()
+            # A link whose text is neither its address nor a @mention/#tag (other servers write
+            # such links) keeps its address in brackets, so a reader can still see where it goes.
+            if href and label and label[0] not in "@#" and _bare(label) != _bare(href):
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _bare(url: str) -> str:
+    return url.split("://", 1)[-1].rstrip("/")
+
+
+def status_text(html: str, spoiler: str = "") -> str:
+    """Plain text of a status's HTML content, the content warning (if any) first."""
+    parser = _StatusHTML()
+    parser.feed(html)
+    parser.close()
+    text = "\n".join(line.strip() for line in "".join(parser.parts).splitlines()).strip()
+    return f"CW: {spoiler.strip()}\n\n{text}" if spoiler.strip() else text
+
+
+def clean_text(text: str) -> str:
+    """Post text as classifiers should see it; lone surrogates (unencodable) are rejected."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
+        raise Rejected(msg) from exc
+    return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
+
+
+def raw_json(raw: Any) -> str:
+    """The item as received, for a dead letter (Mastodon.py has turned times into datetimes);
+    escaped to ASCII only when it is not valid Unicode."""
+    text = json.dumps(raw, ensure_ascii=False, default=_json_value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(raw, ensure_ascii=True, default=_json_value)
+    return text
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _id_key(status_id: str) -> tuple[int, str]:
+    # Mastodon ids are decimal strings of growing length, other servers' (GoToSocial) are
+    # fixed-length ULIDs: ordering by (length, text) is right for both.
+    return len(status_id), status_id
+
+
+def _newest(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b, key=_id_key)
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries of 5xx answers and network errors: `attempts` tries, exponential wait."""
+
+    attempts: int = 3
+    wait_initial: float = 1.0
+    wait_max: float = 30.0
+
+
+class MastodonApi:
+    """The one Mastodon.py client of the connectors: retries, errors, rate-limit budget, and who
+    the token belongs to."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        access_token: SecretStr,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.api_base_url = api_base_url.rstrip("/")
+        self.host = urlparse(self.api_base_url).hostname or self.api_base_url
+        self.retry = retry or RetryPolicy()
+        # "throw": a 429 raises at once (the runner schedules the next poll); the default "wait"
+        # would sleep inside a poll and stall every other source.
+        self.client = Mastodon(
+            access_token=access_token.get_secret_value(),
+            api_base_url=self.api_base_url,
+            ratelimit_method="throw",
+            request_timeout=timeout,
+            version_check_mode="none",
+        )
+        self._me: Any = None
+        self._account_ids: dict[str, str] = {}
+
+    def call(self, endpoint: str, request: Callable[[], Any]) -> Any:
+        """One API call with bounded retries; errors mapped to `ConnectorError`s."""
+        wait = self.wait_seconds
+        if wait > 0:
+            msg = f"Mastodon rate limit spent; {endpoint} not called for another {wait:.0f}s"
+            raise RateLimited(msg, wait)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_exponential(multiplier=self.retry.wait_initial, max=self.retry.wait_max),
+            retry=retry_if_exception_type(TRANSIENT),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "mastodon endpoint=%s attempt=%d failed, retrying: %s",
+                endpoint,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else "",
+            ),
+        )
+        try:
+            return retrying(request)
+        except MastodonError as exc:
+            raise self._connector_error(endpoint, exc) from exc
+
+    @property
+    def wait_seconds(self) -> float:
+        """Seconds until the rate-limit window resets when its budget is spent (0: go ahead)."""
+        reset = self.client.ratelimit_reset
+        if self.client.ratelimit_remaining > 0 or reset is None:
+            return 0.0
+        return max(0.0, float(reset) - time.time())
+
+    def me(self) -> Any:
+        """The account the token belongs to (fetched once)."""
+        if self._me is None:
+            self._me = self.call(VERIFY_CREDENTIALS, self.client.account_verify_credentials)
+        return self._me
+
+    def owns(self, acct: str) -> bool:
+        return self.normalise(self.me()["acct"]) == self.normalise(acct)
+
+    def account_id(self, acct: str, registered: str | None = None) -> str:
+        """The instance's id of an account: the register's platform_id, else a lookup (cached)."""
+        key = self.normalise(acct)
+        if registered:
+            self._account_ids[key] = registered
+        if key not in self._account_ids:
+            account = self.call(ACCOUNT_LOOKUP, lambda: self.client.account_lookup(key))
+            self._account_ids[key] = str(account["id"])
+        return self._account_ids[key]
+
+    def known_ids(self) -> frozenset[str]:
+        return frozenset(self._account_ids.values())
+
+    def normalise(self, acct: str) -> str:
+        """``@Name@this.instance`` and ``Name`` are the same account: ``name``."""
+        name = acct.strip().lstrip("@").lower()
+        local, _, domain = name.partition("@")
+        return local if domain in ("", self.host.lower()) else name
+
+    def close(self) -> None:
+        self.client.session.close()
+
+    def _connector_error(self, endpoint: str, exc: MastodonError) -> ConnectorError:
+        # Mastodon.py's API errors carry (message, status, reason, server's error text or None).
+        api_error = isinstance(exc, MastodonAPIError) and len(exc.args) == 4
+        status = exc.args[1] if api_error else None
+        detail = (exc.args[3] or exc.args[2]) if api_error else str(exc)
+        if isinstance(exc, MastodonRatelimitError):
+            reset = self.client.ratelimit_reset
+            wait = float(reset) - time.time() if reset else 0.0
+            wait = wait if wait > 0 else DEFAULT_RATE_LIMIT_WAIT
+            return RateLimited(f"Mastodon {endpoint} answered 429; retry in {wait:.0f}s", wait)
+        if isinstance(exc, MastodonUnauthorizedError) or status == 403:
+            return AccessDenied(
+                f"Mastodon {endpoint} on {self.host} refused the access token ({status} {detail}); "
+                "set a valid token with the read scope in SOCMON_CONNECTORS__MASTODON__ACCESS_TOKEN"
+            )
+        if isinstance(exc, MastodonNotFoundError):
+            return ConnectorError(f"Mastodon {endpoint} on {self.host}: not found ({detail})")
+        if isinstance(exc, TRANSIENT):
+            return SourceUnavailable(
+                f"Mastodon {endpoint} on {self.host} failed after {self.retry.attempts} "
+                f"attempts: {status or ''} {detail}"
+            )
+        if isinstance(exc, MastodonAPIError):
+            return ConnectorError(f"Mastodon {endpoint} answered {status} ({detail})")
+        return ConnectorError(f"Mastodon {endpoint}: {exc}")
+
+
+# --- connectors ------------------------------------------------------------------------------
+
+
+class MastodonSource(Connector):
+    """A Mastodon source read forwards from its checkpoint with ``min_id``."""
+
+    endpoint: str
+
+    def __init__(
+        self,
+        name: str,
+        api: MastodonApi,
+        account: str,
+        official: frozenset[str],
+        page_size: int = 40,
+        max_pages: int = 10,
+    ) -> None:
+        self.name = name
+        self.api = api
+        self.account = account  # the official account a post concerns or was posted by
+        self.official = official  # normalised accts of the register
+        self.page_size = page_size
+        self.max_pages = max_pages
+
+    def fetch_page(self, min_id: str | None, limit: int) -> list[Any]:
+        """The items just newer than `min_id` (the newest ones when None)."""
+        raise NotImplementedError
+
+    def to_post(self, item: Any) -> Post | None:
+        """One item to a `Post`; None skips it on purpose; `Rejected` dead-letters it."""
+        raise NotImplementedError
+
+    def poll(self, checkpoint: str | None) -> Fetched:
+        posts: list[Post] = []
+        rejects: list[DeadLetter] = []
+        newest = checkpoint
+        for pages_done in range(self.max_pages):
+            try:
+                page = self.fetch_page(newest, self.page_size)
+            except RateLimited as exc:
+                if pages_done == 0:
+                    raise
+                return Fetched(posts, rejects, newest, True, exc.retry_after)
+            for position, item in enumerate(page):
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(item_id, str | int):
+                    newest = _newest(newest, str(item_id))
+                result = self._normalise(position, item)
+                if isinstance(result, Post):
+                    posts.append(result)
+                elif isinstance(result, DeadLetter):
+                    rejects.append(result)
+            wait = self.api.wait_seconds
+            if checkpoint is None or len(page) < self.page_size or wait > 0:
+                return Fetched(posts, rejects, newest, True, wait or None)
+        return Fetched(posts, rejects, newest, exhausted=False)
+
+    def _normalise(self, position: int, item: Any) -> Post | DeadLetter | None:
+        item_id = item.get("id") if isinstance(item, dict) else None
+        origin = f"{self.name}:{item_id if item_id is not None else f'#{position}'}"
+        try:
+            return self.to_post(item)
+        except (Rejected, KeyError, TypeError, AttributeError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
+            return DeadLetter(stage="ingest", origin=origin, payload=raw_json(item), reason=reason)
+
+    def status_post(self, status: Any, kind: PostKind) -> Post | None:
+        """A status to a `Post`, or None when an official account wrote it (its posts source
+        reports it, as official_post)."""
+        if not isinstance(status, dict):
+            msg = "status is missing (deleted?)"
+            raise Rejected(msg)
+        missing = [f for f in ("id", "account", "content", "created_at") if status.get(f) is None]
+        if missing:
+            msg = f"status {status.get('id')} misses field(s): {', '.join(missing)}"
+            raise Rejected(msg)
+        author = status["account"].get("acct")
+        if not author:
+            msg = f"status {status['id']} has no author acct"
+            raise Rejected(msg)
+        if kind != "official_post" and self.api.normalise(author) in self.official:
+            return None
+        created_at = status["created_at"]
+        if isinstance(created_at, str):  # Mastodon.py leaves times it cannot read as text
+            msg = f"status {status['id']}: created_at {created_at!r} is not a time"
+            raise Rejected(msg)
+        if kind == "mention" and str(status.get("in_reply_to_account_id")) in self.api.known_ids():
+            kind = "reply"
+        values = {
+            "platform": "mastodon",
+            "post_id": str(status["id"]),
+            "kind": kind,
+            "account": self.account,
+            "author": author,
+            "text": clean_text(status_text(status["content"], status.get("spoiler_text") or "")),
+            "created_at": created_at,
+            "url": status.get("url") or status.get("uri"),
+            "media": tuple(
+                Media(
+                    type=MEDIA_TYPES.get(m.get("type"), "other"),
+                    url=m.get("url"),
+                    alt_text=m.get("description"),
+                )
+                for m in status.get("media_attachments") or ()
+            ),
+            "lang": status.get("language"),
+            "in_reply_to": str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
+            "source": self.name,
+        }
+        try:
+            return Post.model_validate(values)
+        except ValidationError as exc:
+            msg = f"status {status['id']}: {describe_validation_error(exc)}"
+            raise Rejected(msg) from exc
+
+    def check(self) -> CheckResult:
+        endpoints: dict[str, bool] = {}
+        try:
+            me = self.api.me()
+            endpoints[VERIFY_CREDENTIALS] = True
+            self.fetch_page(None, 1)
+            endpoints[self.endpoint] = True
+        except ConnectorError as exc:
+            endpoints.setdefault(VERIFY_CREDENTIALS, False)
+            endpoints.setdefault(self.endpoint, False)
+            return CheckResult(self.name, ok=False, detail=str(exc), endpoints=endpoints)
+        detail = f"token of @{me['acct']} on {self.api.host}; {self.endpoint} answers"
+        return CheckResult(self.name, ok=True, detail=detail, endpoints=endpoints)
+
+    def close(self) -> None:
+        self.api.close()
+
+
+class MentionsSource(MastodonSource):
+    """Mentions of an official account: its notifications when the token is its own, else a
+    search for ``@acct``."""
+
+    endpoint = NOTIFICATIONS
+
+    def fetch_page(self, min_id: str | None, limit: int) -> list[Any]:
+        if self.api.owns(self.account):
+            self.endpoint = NOTIFICATIONS
+            self.api.account_id(self.account, str(self.api.me()["id"]))
+            page = self.api.call(
+                NOTIFICATIONS,
+                lambda: self.api.client.notifications(
+                    types=["mention"], min_id=min_id, limit=limit
+                ),
+            )
+            return list(page)
+        self.endpoint = SEARCH
+        return _search_statuses(self.api, f"@{self.account}", min_id, limit)
+
+    def to_post(self, item: Any) -> Post | None:
+        if self.endpoint == SEARCH:
+            return self.status_post(item, "mention")
+        if item.get("type") != "mention":
+            msg = f"notification type {item.get('type')!r} was not asked for"
+            raise Rejected(msg)
+        return self.status_post(item.get("status"), "mention")
+
+
+class SearchSource(MastodonSource):
+    """A configured search: the hashtag timeline for ``#tag``, full-text search otherwise."""
+
+    def __init__(self, name: str, api: MastodonApi, query: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(name, api, *args, **kwargs)
+        self.query = query
+        self.endpoint = HASHTAG_TIMELINE if query.startswith("#") else SEARCH
+
+    def fetch_page(self, min_id: str | None, limit: int) -> list[Any]:
+        if self.endpoint == HASHTAG_TIMELINE:
+            tag = self.query.lstrip("#")
+            return list(
+                self.api.call(
+                    HASHTAG_TIMELINE,
+                    lambda: self.api.client.timeline_hashtag(tag, min_id=min_id, limit=limit),
+                )
+            )
+        return _search_statuses(self.api, self.query, min_id, limit)
+
+    def to_post(self, item: Any) -> Post | None:
+        return self.status_post(item, "mention")
+
+
+class StatusesSource(MastodonSource):
+    """An official account's own statuses (``account_statuses``, boosts excluded)."""
+
+    endpoint = ACCOUNT_STATUSES
+
+    def __init__(self, *args: Any, platform_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.platform_id = platform_id
+
+    def fetch_page(self, min_id: str | None, limit: int) -> list[Any]:
+        account_id = self.api.account_id(self.account, self.platform_id)
+        return list(
+            self.api.call(
+                ACCOUNT_STATUSES,
+                lambda: self.api.client.account_statuses(
+                    account_id, exclude_reblogs=True, min_id=min_id, limit=limit
+                ),
+            )
+        )
+
+    def to_post(self, item: Any) -> Post | None:
+        return self.status_post(item, "official_post")
+
+
+def _search_statuses(api: MastodonApi, query: str, min_id: str | None, limit: int) -> list[Any]:
+    result = api.call(
+        SEARCH,
+        lambda: api.client.search_v2(
+            query, resolve=False, result_type="statuses", min_id=min_id, limit=limit
+        ),
+    )
+    statuses = result.get("statuses") if isinstance(result, dict) else None
+    if not isinstance(statuses, list):
+        msg = f"Mastodon {SEARCH} answered without a statuses list"
+        raise SourceUnavailable(msg)
+    return statuses
+
+
+# --- registry entry point --------------------------------------------------------------------
+
+
+def from_settings(settings: Settings) -> list[Connector]:
+    """The Mastodon sources the settings ask for; [] when disabled or credentials are missing."""
+    conf = settings.connectors.mastodon
+    if not conf.enabled:
+        return []
+    if not conf.api_base_url or conf.access_token is None:
+        log.warning(
+            "mastodon enabled but SOCMON_CONNECTORS__MASTODON__API_BASE_URL or __ACCESS_TOKEN is "
+            "not set; no Mastodon source will run"
+        )
+        return []
+    api = MastodonApi(conf.api_base_url, conf.access_token)
+    return build_sources(api, _official_accounts(settings.accounts), conf.search_queries)
+
+
+def _official_accounts(accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
+    return [a for a in accounts if a.platform == "mastodon" and a.status == "active"]
+
+
+def build_sources(
+    api: MastodonApi,
+    accounts: Sequence[OfficialAccount],
+    search_queries: Sequence[str],
+    page_size: int = 40,
+    max_pages: int = 10,
+) -> list[Connector]:
+    """One connector per source, all on `api`."""
+    official = frozenset(api.normalise(a.handle) for a in accounts)
+    paging: dict[str, Any] = {"page_size": page_size, "max_pages": max_pages}
+    for acc in accounts:
+        if acc.platform_id:
+            api.account_id(acc.handle, acc.platform_id)
+    sources: list[Connector] = []
+    for acc in accounts:
+        handle = acc.handle.lstrip("@")
+        sources.append(
+            MentionsSource(f"mastodon:mentions:{handle}", api, handle, official, **paging)
+        )
+        sources.append(
+            StatusesSource(
+                f"mastodon:posts:{handle}",
+                api,
+                handle,
+                official,
+                platform_id=acc.platform_id,
+                **paging,
+            )
+        )
+    # Search hits that concern no particular account are filed under the first one in the register.
+    default_account = accounts[0].handle.lstrip("@") if accounts else api.host
+    for query in search_queries:
+        sources.append(
+            SearchSource(
+                f"mastodon:search:{query}", api, query, default_account, official, **paging
+            )
+        )
+    return sources

@@ -1,0 +1,178 @@
+"""Data protection on both index adapters (SQLite and a real osmem-server): the retention period
+deletes old records, and an erasure removes a person's posts and logs only that it happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from dashboards.privacy import (
+    ERASURES,
+    Erasure,
+    apply_retention,
+    erase_author,
+    handle_hash,
+    retention_cutoff,
+)
+from socmon.cli import app
+from socmon.index.port import PostQuery
+from socmon.settings import IndexSettings
+from tests.dashboards.backends import Backend, backend  # noqa: F401
+from tests.socmon.index.conformance import make_alert, make_deadletter, make_delivery, make_post
+
+NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def cli(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> CliRunner:  # noqa: F811
+    """A runner whose commands open the test's index (the factory patched to the backend)."""
+    monkeypatch.setattr("socmon.index.factory.open_index", lambda settings: backend.opener())
+    return CliRunner()
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def test_retention_deletes_records_older_than_the_period_only(backend: Backend) -> None:  # noqa: F811
+    index = backend.index
+    old, kept = NOW - 366 * DAY, NOW - 364 * DAY
+    index.upsert_posts(
+        [
+            make_post("old", text="an old complaint", created_at=old),
+            make_post("kept", text="a recent complaint", created_at=kept),
+        ]
+    )
+    index.record_alerts([make_alert(created_at=old), make_alert("spike", "s", created_at=kept)])
+    index.record_deliveries([make_delivery(delivered_at=old)])
+    index.record_deadletters([make_deadletter("a:1", created_at=old)])
+
+    assert apply_retention(index, IndexSettings(retention_days=365), NOW) == 4
+
+    assert [p.key for p in index.search_posts(PostQuery(text="complaint"))] == ["twitter:kept"]
+    stats = index.stats()
+    assert (stats.indexed, stats.alerts, stats.deliveries, stats.deadletter) == (
+        1,
+        {"spike": 1},
+        0,
+        0,
+    )
+    # idempotent: a second run (tomorrow's schedule, or a retry) finds nothing more
+    assert apply_retention(index, IndexSettings(retention_days=365), NOW) == 0
+
+
+def test_a_shorter_retention_period_deletes_more(backend: Backend) -> None:  # noqa: F811
+    backend.index.upsert_posts(
+        [make_post(str(n), created_at=NOW - n * 10 * DAY) for n in range(1, 6)]  # 10..50 days
+    )
+    # 40 and 50 days old go; 30 days old is exactly at the cutoff and stays
+    assert apply_retention(backend.index, IndexSettings(retention_days=30), NOW) == 2
+    assert backend.index.stats().indexed == 3
+
+
+def test_retention_needs_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        retention_cutoff(IndexSettings(), datetime(2026, 11, 1))
+    assert retention_cutoff(IndexSettings(retention_days=10), NOW) == NOW - 10 * DAY
+
+
+def test_retention_apply_command_reports_what_it_deleted(
+    backend: Backend,  # noqa: F811
+    cli: CliRunner,
+) -> None:
+    backend.index.upsert_posts(
+        [make_post("old", created_at=NOW - 400 * DAY), make_post("new", created_at=NOW - DAY)]
+    )
+    result = cli.invoke(app, ["retention", "apply", "--now", "2026-11-01T03:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 records from before 2025-11-01T03:00:00+00:00" in result.stdout
+    assert "retention 365 days" in result.stdout
+    assert backend.index.get_post("twitter:old") is None
+    assert backend.index.get_post("twitter:new") is not None
+
+
+def test_retention_apply_refuses_a_time_without_zone(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["retention", "apply", "--now", "2026-11-01T03:00"])
+    assert result.exit_code == 2
+    assert "time zone" in result.stderr
+
+
+def test_index_setup_says_how_retention_is_enforced(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["index", "setup", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "index ready (sqlite)" in result.stdout
+    assert "older than 365 days are deleted by `socmon retention apply`" in result.stdout
+    assert (tmp_path / "socmon.db").exists()
+
+
+# -- erasure ------------------------------------------------------------------------------------
+
+
+def _fill_with_jane(target: Backend) -> None:
+    theirs = make_post("1", author="@Jane_Doe", text="my NHS number is 943 476 5919")
+    again = make_post("2", author="JANE_DOE", text="still waiting for my results")
+    others = make_post("3", author="@someone_else", text="my appointment was moved")
+    target.index.upsert_posts([theirs, again, others])
+    target.index.record_alerts([make_alert("concern", theirs.key, post=theirs)])
+    target.index.record_alerts([make_alert("concern", others.key, post=others)])
+
+
+def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Backend) -> None:  # noqa: F811
+    _fill_with_jane(backend)
+    entry = erase_author(backend.index, "@jane_doe", now=NOW)
+
+    assert entry.items == 3  # two posts and the alert quoting one
+    assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
+    assert backend.index.search_posts(PostQuery(text="number")) == []
+    assert backend.index.stats().alerts == {"concern": 1}
+
+    logged = backend.index.get_documents(ERASURES, Erasure)
+    assert logged == [entry]
+    assert logged[0].erased_at == NOW
+    # the same person, however the request spells the handle, has the same hash
+    assert entry.author_sha256 == handle_hash("Jane_Doe") == handle_hash(" @JANE_DOE")
+    assert entry.author_sha256 != handle_hash("someone_else")
+    stored = logged[0].model_dump_json().lower()
+    for leaked in ("jane", "943 476 5919", "results"):
+        assert leaked not in stored
+
+
+def test_erasing_an_unknown_author_logs_zero_items(backend: Backend) -> None:  # noqa: F811
+    _fill_with_jane(backend)
+    entry = erase_author(backend.index, "@nobody_here", now=NOW)
+    assert entry.items == 0
+    assert backend.index.stats().indexed == 3
+    assert backend.index.get_documents(ERASURES, Erasure) == [entry]
+
+
+def test_erasure_needs_a_handle(backend: Backend) -> None:  # noqa: F811
+    with pytest.raises(ValueError, match="handle"):
+        erase_author(backend.index, " @ ")
+
+
+def test_erase_command_logs_on_stderr_without_the_handle(
+    backend: Backend,  # noqa: F811
+    cli: CliRunner,
+) -> None:
+    _fill_with_jane(backend)
+    result = cli.invoke(app, ["erase", "--author", "@Jane_Doe", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "erasure recorded:" in result.stderr
+    assert "items=3" in result.stderr
+    assert f"author_sha256={handle_hash('jane_doe')}" in result.stderr
+    assert "jane" not in result.output.lower()
+    assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
+    assert len(backend.index.get_documents(ERASURES, Erasure)) == 1
+
+
+def test_erase_command_asks_first_and_stops_on_no(
+    backend: Backend,  # noqa: F811
+    cli: CliRunner,
+) -> None:
+    _fill_with_jane(backend)
+    result = cli.invoke(app, ["erase", "--author", "@Jane_Doe"], input="n\n")
+    assert result.exit_code == 1
+    assert backend.index.stats().indexed == 3
+    assert backend.index.get_documents(ERASURES, Erasure) == []
