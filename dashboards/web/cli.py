@@ -1,9 +1,171 @@
-"""The commands of the built-in web dashboard."""
+"""The commands of the built-in web dashboard: serve it, add a user, export the corrections.
+
+``socmon dashboard`` serves the dashboard against the configured index (SQLite or
+Elasticsearch); ``socmon dashboard add-user NAME`` creates a local user (the password is asked
+for, or read from standard input when that is not a terminal); ``socmon dashboard
+export-feedback --out FILE`` writes the corrections as labelled JSON Lines for training.
+"""
 
 from __future__ import annotations
 
+import logging
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit, setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); port 0 picks a free one (read it from the socket)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
+
+
+def url_of(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def serve(
+    config: Path | None,
+    data_dir: Path | None,
+    host: str | None,
+    port: int | None,
+) -> None:
+    """Serve the dashboard until SIGINT or SIGTERM."""
+    import uvicorn
+
+    from dashboards.web.app import create_app
+    from dashboards.web.users import list_users
+    from socmon.index.factory import open_index
+
+    settings = settings_or_exit(config, data_dir)
+    setup_logging("INFO")
+    dash = settings.dashboard
+    index = open_index(settings)
+    try:
+        index.setup()
+        app = create_app(settings, index)
+        try:
+            sock = bind_socket(host or dash.host, dash.port if port is None else port)
+        except OSError as exc:
+            where = f"{host or dash.host}:{dash.port if port is None else port}"
+            typer.echo(f"socmon: cannot listen on {where}: {exc.strerror}", err=True)
+            raise typer.Exit(1) from exc
+        bound_host, bound_port = sock.getsockname()[:2]
+        typer.echo(f"socmon: dashboard on {url_of(bound_host, bound_port)}")
+        if dash.auth == "local" and not list_users(index):
+            typer.echo(
+                "socmon: no dashboard user yet; create one with `socmon dashboard add-user NAME`"
+            )
+        sys.stdout.flush()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                # The client address must be the TCP peer: proxy mode trusts a header by it.
+                proxy_headers=False,
+                server_header=False,
+                # The access log would hold search terms, which may be names of patients.
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        server.run(sockets=[sock])
+    finally:
+        index.close()
+
+
+def add_user_command(
+    name: Annotated[str, typer.Argument(help="The user name to log in with.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Set a new password for an existing user.")
+    ] = False,
+) -> None:
+    """Create a dashboard user (local login); the password is asked for, or read from stdin."""
+    from dashboards.web.users import UserError, add_user, check_name
+    from socmon.index.factory import open_index
+
+    settings = settings_or_exit(config, data_dir)
+    try:
+        check_name(name)
+    except UserError as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    index = open_index(settings)
+    try:
+        index.setup()
+        add_user(index, name, password, replace=replace)
+    except UserError as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        index.close()
+    if settings.dashboard.auth != "local":
+        typer.echo(
+            "socmon: note: dashboard.auth is 'proxy', so local users are not used to log in",
+            err=True,
+        )
+    typer.echo(f"user {name} {'updated' if replace else 'created'}")
+
+
+def export_feedback_command(
+    out: Annotated[Path, typer.Option("--out", help="The JSON Lines file to write.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    task: Annotated[
+        str,
+        typer.Option(help="sentiment (label: compliment|concern|neutral) or departments."),
+    ] = "sentiment",
+) -> None:
+    """Write the dashboard's corrections as labelled JSON Lines {"text", "label"}."""
+    from dashboards.web.feedback import export_feedback
+    from socmon.index.factory import open_index
+
+    if task not in ("sentiment", "departments"):
+        typer.echo(f"socmon: --task must be sentiment or departments, not {task!r}", err=True)
+        raise typer.Exit(2)
+    settings = settings_or_exit(config, data_dir)
+    index = open_index(settings)
+    try:
+        count = export_feedback(index, out, "sentiment" if task == "sentiment" else "departments")
+    finally:
+        index.close()
+    typer.echo(f"wrote {count} labelled examples to {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the dashboard's commands to `socmon`."""
+    dashboard = typer.Typer(
+        help="The built-in web dashboard.", invoke_without_command=True, no_args_is_help=False
+    )
+
+    @dashboard.callback()
+    def dashboard_main(
+        ctx: typer.Context,
+        config: ConfigOpt = None,
+        data_dir: DataDirOpt = None,
+        host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+        port: Annotated[
+            int | None, typer.Option(help="Port to listen on (0 picks a free one).")
+        ] = None,
+    ) -> None:
+        """Serve the dashboard against the configured index (without a sub-command)."""
+        if ctx.invoked_subcommand is None:
+            serve(config, data_dir, host, port)
+
+    dashboard.command("add-user")(add_user_command)
+    dashboard.command("export-feedback")(export_feedback_command)
+    app.add_typer(dashboard, name="dashboard")

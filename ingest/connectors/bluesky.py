@@ -29,8 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +65,7 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
+from ingest.connectors.common import Rejected, RetryPolicy, active_accounts, clean_text, raw_json
 from socmon.config.governance import OfficialAccount
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
@@ -88,7 +88,6 @@ NOTIFICATION_KINDS: dict[str, PostKind] = {
 SESSION_ERRORS = {"ExpiredToken", "InvalidToken"}
 # Invisible characters that carry no meaning in a post and hide words from keyword rules
 # ("A\u200b&E"). ZWJ and ZWNJ are kept: emoji sequences and Urdu/Persian spelling need them.
-STRIPPED_CHARACTERS = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 
@@ -108,15 +107,6 @@ class _LenientJsonRequest(Request):
             content = json.loads(raw.text)
             headers = {key.lower(): value for key, value in raw.headers.items()}
             return Response(True, raw.status_code, content, headers)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries of 5xx answers and time-outs: `attempts` tries, exponential wait capped."""
-
-    attempts: int = 3
-    wait_initial: float = 1.0
-    wait_max: float = 30.0
 
 
 class BlueskySession:
@@ -329,10 +319,6 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 # --- normalisation ---------------------------------------------------------------------------
 
 
-class Rejected(ValueError):
-    """One item cannot become a `Post`; the message is the dead letter's reason."""
-
-
 @dataclass(frozen=True)
 class Item:
     """One entry of a page: its raw JSON, its time for the checkpoint, and what it becomes."""
@@ -343,16 +329,6 @@ class Item:
     result: Post | DeadLetter | None  # None: skipped on purpose (a repost, an own post)
 
 
-def clean_text(text: str) -> str:
-    """Post text as classifiers should see it; lone surrogates (unencodable) are rejected."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
-        raise Rejected(msg) from exc
-    return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
-
-
 def _check_unicode(raw: Any) -> None:
     """Reject an item holding an unpaired surrogate: it cannot be stored or sent as UTF-8."""
     try:
@@ -360,16 +336,6 @@ def _check_unicode(raw: Any) -> None:
     except UnicodeEncodeError as exc:
         msg = "item has an unpaired surrogate (text that is not valid Unicode)"
         raise Rejected(msg) from exc
-
-
-def raw_json(raw: Any) -> str:
-    """The raw item for a dead letter; escaped to ASCII only when it is not valid Unicode."""
-    text = json.dumps(raw, ensure_ascii=False, default=str)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(raw, ensure_ascii=True, default=str)
-    return text
 
 
 def _validate(raw: Any, model: type[Any], what: str) -> Any:
@@ -799,12 +765,8 @@ def from_settings(settings: Settings) -> list[Connector]:
         )
         return []
     session = BlueskySession(conf.service_url, conf.handle, conf.app_password)
-    accounts = _official_accounts(settings.accounts)
+    accounts = active_accounts(settings.accounts, "bluesky")
     return build_sources(session, accounts, conf.search_queries)
-
-
-def _official_accounts(accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
-    return [a for a in accounts if a.platform == "bluesky" and a.status == "active"]
 
 
 def build_sources(

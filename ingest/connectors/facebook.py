@@ -34,13 +34,12 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
+from ingest.connectors.common import ApiCallRecorder
 from socmon.config.connectors import FacebookSettings
 from socmon.records import DeadLetter, Media, Platform, Post, PostKind, describe_validation_error
 
 log = logging.getLogger(__name__)
 
-ApiCallRecorder = Callable[[str, str], None]
-"""Called with (source, HTTP status or "timeout") after every API request: feeds the metrics."""
 
 TOKEN_ENV = "SOCMON_CONNECTORS__FACEBOOK__PAGE_ACCESS_TOKEN"
 # Graph error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling).

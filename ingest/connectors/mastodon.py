@@ -24,13 +24,9 @@ kept, and links shown as their address. A content warning comes first, as ``CW: 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -57,6 +53,7 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
+from ingest.connectors.common import Rejected, RetryPolicy, active_accounts, clean_text, raw_json
 from socmon.config.governance import OfficialAccount
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
@@ -73,13 +70,8 @@ SEARCH = "GET /api/v2/search"
 MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
 # Invisible characters that carry no meaning in a post and hide words from keyword rules
 # ("A\u200b&E"). ZWJ and ZWNJ are kept: emoji sequences and Urdu/Persian spelling need them.
-STRIPPED_CHARACTERS = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 DEFAULT_RATE_LIMIT_WAIT = 300.0  # Mastodon's windows are five minutes
 TRANSIENT = (MastodonServerError, MastodonNetworkError)
-
-
-class Rejected(ValueError):
-    """One item cannot become a `Post`; the message is the dead letter's reason."""
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -128,31 +120,6 @@ def status_text(html: str, spoiler: str = "") -> str:
     return f"CW: {spoiler.strip()}\n\n{text}" if spoiler.strip() else text
 
 
-def clean_text(text: str) -> str:
-    """Post text as classifiers should see it; lone surrogates (unencodable) are rejected."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
-        raise Rejected(msg) from exc
-    return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
-
-
-def raw_json(raw: Any) -> str:
-    """The item as received, for a dead letter (Mastodon.py has turned times into datetimes);
-    escaped to ASCII only when it is not valid Unicode."""
-    text = json.dumps(raw, ensure_ascii=False, default=_json_value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(raw, ensure_ascii=True, default=_json_value)
-    return text
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
 def _id_key(status_id: str) -> tuple[int, str]:
     # Mastodon ids are decimal strings of growing length, other servers' (GoToSocial) are
     # fixed-length ULIDs: ordering by (length, text) is right for both.
@@ -166,15 +133,6 @@ def _newest(a: str | None, b: str | None) -> str | None:
 
 
 # --- the client ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries of 5xx answers and network errors: `attempts` tries, exponential wait."""
-
-    attempts: int = 3
-    wait_initial: float = 1.0
-    wait_max: float = 30.0
 
 
 class MastodonApi:
@@ -530,11 +488,7 @@ def from_settings(settings: Settings) -> list[Connector]:
         )
         return []
     api = MastodonApi(conf.api_base_url, conf.access_token)
-    return build_sources(api, _official_accounts(settings.accounts), conf.search_queries)
-
-
-def _official_accounts(accounts: Iterable[OfficialAccount]) -> list[OfficialAccount]:
-    return [a for a in accounts if a.platform == "mastodon" and a.status == "active"]
+    return build_sources(api, active_accounts(settings.accounts, "mastodon"), conf.search_queries)
 
 
 def build_sources(

@@ -31,13 +31,12 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
+from ingest.connectors.common import ApiCallRecorder
 from socmon.config.connectors import TwitterSettings
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 
 log = logging.getLogger(__name__)
 
-ApiCallRecorder = Callable[[str, str], None]
-"""Called with (source, HTTP status or "timeout") after every API request: feeds the metrics."""
 
 TWEET_FIELDS = [
     "author_id",

@@ -1,0 +1,63 @@
+"""What the platform connectors share: text clean-up, raw items for dead letters, retry limits,
+and picking a platform's accounts from the register."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from socmon.config.governance import OfficialAccount
+
+# Zero-width space, word joiner and BOM hide words ("A&E") from keyword rules; the zero-width
+# joiner and non-joiner stay, since emoji sequences and Urdu/Persian spelling need them.
+STRIPPED_CHARACTERS = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
+
+ApiCallRecorder = Callable[[str, str], None]
+"""Called with (source, HTTP status or "timeout") after every API request: feeds the metrics."""
+
+
+class Rejected(ValueError):
+    """One item cannot become a `Post`; the message is the dead letter's reason."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries of 5xx answers and time-outs: `attempts` tries, exponential wait capped."""
+
+    attempts: int = 3
+    wait_initial: float = 1.0
+    wait_max: float = 30.0
+
+
+def clean_text(text: str) -> str:
+    """Post text as classifiers should see it; lone surrogates (unencodable) are rejected."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
+        raise Rejected(msg) from exc
+    return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def raw_json(raw: Any) -> str:
+    """The item as received, for a dead letter (client libraries may have turned times into
+    datetimes); escaped to ASCII only when it is not valid Unicode."""
+    text = json.dumps(raw, ensure_ascii=False, default=_json_value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(raw, ensure_ascii=True, default=_json_value)
+    return text
+
+
+def active_accounts(accounts: Iterable[OfficialAccount], platform: str) -> list[OfficialAccount]:
+    """The register's active accounts on `platform`."""
+    return [a for a in accounts if a.platform == platform and a.status == "active"]
