@@ -75,11 +75,8 @@ def route_alert(alert: Alert, settings: Settings) -> RoutingDecision:
     """Who is told about `alert`: one target per (recipient, channel), now winning over digest."""
     cfg = settings.alerting
     contacts = {d.id: d.contact for d in settings.departments}
-    account = (
-        settings.account(alert.post.platform, alert.account)
-        if alert.post is not None and alert.account
-        else None
-    )
+    platform = alert.account_platform
+    account = settings.account(platform, alert.account) if platform and alert.account else None
     targets: dict[tuple[str, str], Target] = {}
     unrouted: list[str] = []
 
@@ -98,6 +95,8 @@ def route_alert(alert: Alert, settings: Settings) -> RoutingDecision:
     for dept in departments:
         rules = rules_for(alert.kind, dept, cfg.routes)
         for rule in rules:
+            if rule.escalated_only and not alert.escalated:
+                continue
             scope = f"route {alert.kind}" + (f" for {rule.department}" if rule.department else "")
             for who in rule.to:
                 if who == "department":

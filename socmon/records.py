@@ -160,8 +160,19 @@ class Alert(Record):
     created_at: AwareDatetime = Field(default_factory=utcnow)
     departments: tuple[str, ...] = ()
     account: str | None = None
+    platform: Platform | None = Field(
+        default=None, description="platform of `account` (alerts about an account, no post)"
+    )
+    escalated: bool = Field(
+        default=False, description="still unresolved after the first alert: the manager is told too"
+    )
     post: Post | None = None
     classification: Classification | None = None
+
+    @property
+    def account_platform(self) -> Platform | None:
+        """The platform of the account this alert concerns (from the post when it has one)."""
+        return self.post.platform if self.post is not None else self.platform
 
     @staticmethod
     def make_id(kind: AlertKind, subject: str) -> str:

@@ -19,7 +19,7 @@ from socmon.config import Section
 from socmon.config.alerting import AlertingSettings
 from socmon.config.connectors import ConnectorSettings
 from socmon.config.dashboard import DashboardSettings
-from socmon.config.governance import GovernanceSettings, OfficialAccount
+from socmon.config.governance import GovernanceSettings, OfficialAccount, with_register_file
 from socmon.topics import Topics
 
 DEFAULT_CONFIG = "default_config.yaml"
@@ -188,7 +188,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(msg)
     data.update(overrides)
     try:
-        return Settings(**data)
+        return with_register_file(Settings(**data), path)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):

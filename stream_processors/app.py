@@ -25,6 +25,8 @@ from socmon.metrics import Metrics
 from socmon.records import DeadLetter, EnrichedPost, Post, RecordError, parse_record
 from socmon.settings import Settings
 from stream_processors.classify.classifier import PostClassifier, PostText
+from stream_processors.governance.timer import install_sweep_timer
+from stream_processors.governance.unregistered import LookalikeAccounts
 from stream_processors.route import alerts_for
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,8 @@ def create_app(
                     metrics.items_out.labels("index", record.post.platform).inc()
             metrics.latency.labels("index").observe(time.perf_counter() - started)
 
+    lookalikes = LookalikeAccounts.from_settings(settings)  # unregistered accounts, in route
+
     @app.agent(enriched, name="route")
     async def route(stream: StreamT[Any]) -> None:
         async for events in stream.take_events(ENRICH_BATCH, within=0.2):  # type: ignore[attr-defined]
@@ -142,7 +146,7 @@ def create_app(
             records: list[EnrichedPost] = await parse_batch("route", events, EnrichedPost)
             for record in records:
                 metrics.items_in.labels("route", record.post.platform).inc()
-                for alert in alerts_for(record):
+                for alert in alerts_for(record, lookalikes):
                     await alerts.send(key=alert.alert_id.encode(), value=alert.to_bytes())
                     metrics.alerts.labels(alert.kind).inc()
                 metrics.items_out.labels("route", record.post.platform).inc()
@@ -171,4 +175,6 @@ def create_app(
                 # Nowhere further to send them: log loudly; the topic still holds them.
                 log.error("dead letters not indexed: %s", result.failed)
 
+    # The weekly account sweep (governance), on the leader worker.
+    install_sweep_timer(app, settings, index, alerts, metrics)
     return app

@@ -39,6 +39,9 @@ def train(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `socmon`."""
+    from stream_processors.governance.cli import accounts_app
+
+    app.add_typer(accounts_app, name="accounts")
     app.command()(worker)
     app.command()(classify)
     app.command(

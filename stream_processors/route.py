@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from socmon.records import Alert, AlertKind, EnrichedPost
+from stream_processors.governance.unregistered import LookalikeAccounts
 
 
 def _excerpt(text: str, limit: int = 80) -> str:
@@ -10,8 +11,12 @@ def _excerpt(text: str, limit: int = 80) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def alerts_for(enriched: EnrichedPost) -> list[Alert]:
-    """The alerts a post raises; ids are deterministic, so a replay raises the same ones."""
+def alerts_for(enriched: EnrichedPost, lookalikes: LookalikeAccounts | None = None) -> list[Alert]:
+    """The alerts a post raises; ids are deterministic, so a replay raises the same ones.
+
+    With `lookalikes` (built from the register), a post by an account that looks like the
+    organisation's but is not registered also raises ``unregistered_account``.
+    """
     post, cls = enriched.post, enriched.classification
     where = f"{post.platform} @{post.author}"
     common = {
@@ -21,6 +26,9 @@ def alerts_for(enriched: EnrichedPost) -> list[Alert]:
         "classification": cls,
     }
     alerts: list[Alert] = []
+    unregistered = lookalikes.alert_for(enriched) if lookalikes else None
+    if unregistered is not None:
+        alerts.append(unregistered)
 
     def add(kind: AlertKind, summary: str) -> None:
         alerts.append(

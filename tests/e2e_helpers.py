@@ -7,16 +7,32 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ingest.connectors.replay import parse_replay_line
 from socmon.records import DeadLetter, Post
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def pipeline_env() -> dict[str, str]:
+    """The environment for a `socmon` child process in a test.
+
+    The weekly account sweep runs inside the worker on the real clock; it is moved to a weekday
+    three days away so it can never fire during a test and change the counts between two runs
+    (the sweep has tests of its own with a controlled clock).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    today = datetime.now(ZoneInfo("Europe/London")).weekday()
+    env["SOCMON_GOVERNANCE__SWEEP_WEEKDAY"] = WEEKDAYS[(today + 3) % 7]
+    return env
+
 
 def socmon(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
     """Run the CLI in a subprocess; return the CompletedProcess (text output)."""
-    full_env = dict(os.environ) | (env or {})
-    full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    full_env = pipeline_env() | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "socmon.cli", *args],
         capture_output=True,

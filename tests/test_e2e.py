@@ -23,7 +23,7 @@ import pytest
 from socmon.index.port import PostQuery
 from socmon.index.sqlite import SqliteIndex
 from socmon.sample import SAMPLE_PATH
-from tests.e2e_helpers import expected_from_replay, outbox_counts, socmon
+from tests.e2e_helpers import expected_from_replay, outbox_counts, pipeline_env, socmon
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -136,7 +136,7 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        env=pipeline_env(),
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
@@ -202,7 +202,7 @@ def test_up_serves_metrics_and_stops_cleanly_on_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        env=pipeline_env(),
     )
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]

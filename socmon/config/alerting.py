@@ -47,24 +47,28 @@ class Route(Section):
         default=None, description="default: alerting.default_channels"
     )
     when: Timing = "now"
+    escalated_only: bool = Field(
+        default=False, description="only for alerts escalated after a first reminder"
+    )
 
 
 def default_routes() -> list[Route]:
     """The policy's defaults (ARCHITECTURE.md and the social media policy)."""
-    rows: list[tuple[AlertKind, list[str], Timing]] = [
-        ("concern", ["department", "patient_services"], "now"),
-        ("compliment", ["department", "patient_services"], "digest"),
-        ("urgent", ["department", "patient_services", "communications"], "now"),
-        ("urgent", ["on_call"], "now"),
-        ("policy_breach", ["account_owner", "line_manager", "communications"], "now"),
-        ("abuse", ["communications"], "now"),
-        ("inactive_account", ["account_owner", "line_manager", "communications"], "now"),
-        ("unregistered_account", ["communications"], "now"),
-        ("handover", ["line_manager", "communications"], "now"),
-        ("review_due", ["account_owner", "communications"], "digest"),
-        ("spike", ["communications"], "now"),
+    return [
+        Route(kind="concern", to=["department", "patient_services"], when="now"),
+        Route(kind="compliment", to=["department", "patient_services"], when="digest"),
+        Route(kind="urgent", to=["department", "patient_services", "communications"], when="now"),
+        Route(kind="urgent", to=["on_call"], when="now"),
+        Route(kind="policy_breach", to=["account_owner", "line_manager", "communications"]),
+        Route(kind="abuse", to=["communications"], when="now"),
+        Route(kind="inactive_account", to=["account_owner", "communications"], when="now"),
+        # Still quiet a week after the owner was told: their line manager hears of it too.
+        Route(kind="inactive_account", to=["line_manager"], when="now", escalated_only=True),
+        Route(kind="unregistered_account", to=["communications"], when="now"),
+        Route(kind="handover", to=["line_manager", "communications"], when="now"),
+        Route(kind="review_due", to=["account_owner", "communications"], when="digest"),
+        Route(kind="spike", to=["communications"], when="now"),
     ]
-    return [Route(kind=kind, to=to, when=when) for kind, to, when in rows]
 
 
 class SmtpSettings(Section):

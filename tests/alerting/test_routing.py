@@ -159,3 +159,31 @@ def test_the_smtp_password_comes_from_the_environment(tmp_path, monkeypatch):
     assert settings.alerting.smtp.password is not None
     assert settings.alerting.smtp.password.get_secret_value() == "from-env"
     assert "from-env" not in repr(settings.alerting)
+
+
+def _quiet_account_alert(escalated: bool):
+    from socmon.records import Alert
+
+    return Alert(
+        alert_id="inactive_account:twitter:NorthbrookMaternity:2026-11-02",
+        kind="inactive_account",
+        summary="@NorthbrookMaternity has not posted for 24 days",
+        account="NorthbrookMaternity",
+        platform="twitter",
+        escalated=escalated,
+    )
+
+
+def test_a_quiet_account_without_a_post_reaches_its_owner_but_not_yet_the_line_manager():
+    decision = route_alert(_quiet_account_alert(escalated=False), SETTINGS)
+    why = " ".join(t.why for t in decision.targets)
+    assert "account owner of @NorthbrookMaternity" in why
+    assert "line manager" not in why
+    assert decision.unrouted == ()
+
+
+def test_a_quiet_account_still_quiet_a_week_later_reaches_the_line_manager_too():
+    decision = route_alert(_quiet_account_alert(escalated=True), SETTINGS)
+    why = " ".join(t.why for t in decision.targets)
+    assert "account owner of @NorthbrookMaternity" in why
+    assert "line manager of @NorthbrookMaternity" in why

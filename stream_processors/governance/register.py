@@ -1,0 +1,217 @@
+"""The register of official accounts as the sweep and the CLI see it: the accounts of the
+configuration merged with what the communications team recorded since (reviews, closures,
+ownership changes), which live as documents in the index so every worker and the CLI agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from socmon.config.governance import OfficialAccount, handle_key
+from socmon.index.port import Index
+from socmon.records import NonEmpty, Platform, Record, utcnow
+
+REVIEWS = "governance.reviews"
+CLOSURES = "governance.closures"
+OWNERSHIP = "governance.ownership"
+
+
+class UnknownAccount(LookupError):
+    """No registered account matches what was asked for (or more than one does)."""
+
+
+class AccountReview(Record):
+    """A quarterly review of an account, recorded by `socmon accounts review`."""
+
+    platform: Platform
+    handle: NonEmpty
+    reviewed_on: date
+    reviewer: NonEmpty
+    notes: str = ""
+    recorded_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def doc_id(self) -> str:
+        # One review per account and day: recording it again corrects it instead of adding one.
+        return f"{self.platform}:{handle_key(self.handle)}:{self.reviewed_on.isoformat()}"
+
+
+class AccountClosure(Record):
+    """An account closed (deleted on the platform, or no longer run for the organisation)."""
+
+    platform: Platform
+    handle: NonEmpty
+    closed_on: date
+    closed_by: NonEmpty
+    reason: NonEmpty
+    recorded_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @property
+    def doc_id(self) -> str:
+        return f"{self.platform}:{handle_key(self.handle)}"
+
+
+class OwnershipChange(Record):
+    """A new owner or line manager, or the owner marked as having left (handover pending)."""
+
+    platform: Platform
+    handle: NonEmpty
+    changed_on: date
+    changed_by: NonEmpty
+    owner: str | None = Field(default=None, description="the new owner; None keeps the owner")
+    line_manager: str | None = Field(default=None, description="None keeps the line manager")
+    owner_left: bool = False
+    recorded_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> OwnershipChange:
+        if self.owner is None and self.line_manager is None and not self.owner_left:
+            msg = "an ownership change needs a new owner, a new line manager, or owner_left"
+            raise ValueError(msg)
+        if self.owner is not None and self.owner_left:
+            msg = "owner_left marks the current owner as gone; a new owner cannot have left"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def doc_id(self) -> str:
+        content = f"{self.owner}|{self.line_manager}|{self.owner_left}".encode()
+        digest = hashlib.sha256(content).hexdigest()[:10]
+        return f"{self.platform}:{handle_key(self.handle)}:{self.changed_on.isoformat()}:{digest}"
+
+
+@dataclass(frozen=True)
+class Register:
+    """Every registered account, as it stands after the recorded reviews, closures and changes."""
+
+    accounts: tuple[OfficialAccount, ...]
+    reviews: tuple[AccountReview, ...] = ()
+    closures: tuple[AccountClosure, ...] = ()
+    ownership_changes: tuple[OwnershipChange, ...] = ()
+
+    @classmethod
+    def merge(
+        cls,
+        configured: Iterable[OfficialAccount],
+        reviews: Sequence[AccountReview] = (),
+        closures: Sequence[AccountClosure] = (),
+        ownership_changes: Sequence[OwnershipChange] = (),
+    ) -> Register:
+        """The configured accounts with the records applied; records of accounts no longer in the
+        configuration are kept (for `show`) but change nothing."""
+        by_key = {acc.key: acc for acc in configured}
+        for review in reviews:
+            key = (review.platform, handle_key(review.handle))
+            account = by_key.get(key)
+            if account and (
+                account.last_review is None or review.reviewed_on > account.last_review
+            ):
+                by_key[key] = account.model_copy(update={"last_review": review.reviewed_on})
+        # Oldest first, so the latest change wins; ties keep the order they were recorded in.
+        for change in sorted(ownership_changes, key=lambda c: (c.changed_on, c.recorded_at)):
+            key = (change.platform, handle_key(change.handle))
+            account = by_key.get(key)
+            if account is None:
+                continue
+            update: dict[str, object] = {}
+            if change.owner is not None:
+                update |= {"owner": change.owner, "owner_left": False}
+            if change.line_manager is not None:
+                update["line_manager"] = change.line_manager
+            if change.owner_left:
+                update["owner_left"] = True
+            by_key[key] = account.model_copy(update=update)
+        for closure in closures:
+            key = (closure.platform, handle_key(closure.handle))
+            if key in by_key:
+                by_key[key] = by_key[key].model_copy(update={"status": "closed"})
+        return cls(
+            accounts=tuple(by_key.values()),
+            reviews=tuple(reviews),
+            closures=tuple(closures),
+            ownership_changes=tuple(ownership_changes),
+        )
+
+    @property
+    def active(self) -> tuple[OfficialAccount, ...]:
+        return tuple(acc for acc in self.accounts if acc.status == "active")
+
+    def get(self, platform: str, handle: str) -> OfficialAccount | None:
+        wanted = (platform, handle_key(handle))
+        return next((acc for acc in self.accounts if acc.key == wanted), None)
+
+    def is_registered(self, platform: str, handle: str) -> bool:
+        return self.get(platform, handle) is not None
+
+    def find(self, reference: str) -> OfficialAccount:
+        """The account named ``handle`` or ``platform:handle`` (``@`` and case do not matter).
+
+        Raises `UnknownAccount` when none matches, or when a bare handle is on two platforms.
+        """
+        platform, sep, handle = reference.partition(":")
+        if not sep:
+            platform, handle = "", reference
+        matches = [
+            acc
+            for acc in self.accounts
+            if acc.key[1] == handle_key(handle) and (not platform or acc.platform == platform)
+        ]
+        if not matches:
+            known = ", ".join(f"{a.platform}:{a.handle}" for a in self.accounts) or "none"
+            msg = f"no registered account {reference!r} (registered: {known})"
+            raise UnknownAccount(msg)
+        if len(matches) > 1:
+            options = ", ".join(f"{a.platform}:{a.handle}" for a in matches)
+            msg = f"{reference!r} is registered on several platforms; say which: {options}"
+            raise UnknownAccount(msg)
+        return matches[0]
+
+    def history(self, account: OfficialAccount) -> list[tuple[date, str]]:
+        """What was recorded about `account`, oldest first, one line each (for `show`)."""
+        lines: list[tuple[date, str]] = []
+        for review in self.reviews:
+            if (review.platform, handle_key(review.handle)) == account.key:
+                note = f": {review.notes}" if review.notes else ""
+                lines.append((review.reviewed_on, f"reviewed by {review.reviewer}{note}"))
+        for change in self.ownership_changes:
+            if (change.platform, handle_key(change.handle)) == account.key:
+                parts = []
+                if change.owner is not None:
+                    parts.append(f"owner now {change.owner}")
+                if change.line_manager is not None:
+                    parts.append(f"line manager now {change.line_manager}")
+                if change.owner_left:
+                    parts.append("owner has left")
+                lines.append((change.changed_on, f"{'; '.join(parts)} (by {change.changed_by})"))
+        for closure in self.closures:
+            if (closure.platform, handle_key(closure.handle)) == account.key:
+                text = f"closed by {closure.closed_by}: {closure.reason}"
+                lines.append((closure.closed_on, text))
+        return sorted(lines, key=lambda line: line[0])
+
+
+def load_register(accounts: Iterable[OfficialAccount], index: Index) -> Register:
+    """The configured `accounts` merged with the records stored in `index`."""
+    return Register.merge(
+        accounts,
+        reviews=index.get_documents(REVIEWS, AccountReview),
+        closures=index.get_documents(CLOSURES, AccountClosure),
+        ownership_changes=index.get_documents(OWNERSHIP, OwnershipChange),
+    )
+
+
+def record_review(index: Index, review: AccountReview) -> None:
+    index.put_documents(REVIEWS, [(review.doc_id, review)])
+
+
+def record_closure(index: Index, closure: AccountClosure) -> None:
+    index.put_documents(CLOSURES, [(closure.doc_id, closure)])
+
+
+def record_ownership_change(index: Index, change: OwnershipChange) -> None:
+    index.put_documents(OWNERSHIP, [(change.doc_id, change)])
