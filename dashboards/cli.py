@@ -140,9 +140,9 @@ def retention_apply(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Delete posts, alerts, deliveries and dead letters older than index.retention_days."""
-    from dashboards.privacy import apply_retention, retention_cutoff
     from socmon.index.factory import open_index
     from socmon.index.port import IndexUnavailable
+    from socmon.index.retention import apply_retention, retention_cutoff
 
     moment = _aware(now, "--now") if now else datetime.now(UTC)
     settings = settings_or_exit(config, data_dir)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import AwareDatetime, Field
 
 from socmon.index.port import Index
 from socmon.index.sqlite import author_handle
 from socmon.records import Record, utcnow
-from socmon.settings import IndexSettings
 
 ERASURES = "erasures"
 """The document collection where each erasure is logged."""
@@ -66,23 +65,3 @@ def erase_author(index: Index, handle: str, now: datetime | None = None) -> Eras
         entry.author_sha256,
     )
     return entry
-
-
-def retention_cutoff(settings: IndexSettings, now: datetime) -> datetime:
-    """The moment before which records are deleted: ``retention_days`` before `now`."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        msg = f"now must be timezone-aware, got the naive time {now.isoformat()}"
-        raise ValueError(msg)
-    return now - timedelta(days=settings.retention_days)
-
-
-def apply_retention(index: Index, settings: IndexSettings, now: datetime) -> int:
-    """Delete posts, alerts, deliveries and dead letters older than the retention period.
-
-    Returns how many records were deleted. Idempotent: running it twice deletes nothing more, so
-    a scheduler may run it as often as it likes (daily is enough for a one-year period).
-    """
-    cutoff = retention_cutoff(settings, now)
-    deleted = index.delete_older_than(cutoff)
-    log.info("retention applied: cutoff=%s deleted=%d", cutoff.isoformat(), deleted)
-    return deleted

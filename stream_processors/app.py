@@ -21,8 +21,9 @@ import faust
 from faust.types import StreamT
 
 from socmon.index.port import Index
+from socmon.index.retention import apply_retention
 from socmon.metrics import Metrics
-from socmon.records import DeadLetter, EnrichedPost, Post, RecordError, parse_record
+from socmon.records import DeadLetter, EnrichedPost, Post, RecordError, parse_record, utcnow
 from socmon.settings import Settings
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.governance.timer import install_sweep_timer
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 APP_ID = "socmon-stream"
 ENRICH_BATCH = 500
 DEADLETTER_BATCH = 200
+RETENTION_EVERY_SECONDS = 6 * 3600.0
 
 
 def _origin(event: Any) -> str:
@@ -177,4 +179,19 @@ def create_app(
 
     # The weekly account sweep (governance), on the leader worker.
     install_sweep_timer(app, settings, index, alerts, metrics)
+
+    @app.timer(interval=RETENTION_EVERY_SECONDS, on_leader=True)
+    async def retention() -> None:
+        """Records older than the retention period are deleted (idempotent, so run often)."""
+        loop = asyncio.get_running_loop()
+        deleted = await loop.run_in_executor(
+            loop_executor, apply_retention, index, settings.index, utcnow()
+        )
+        if deleted:
+            log.info(
+                "retention: deleted %d records older than %d days",
+                deleted,
+                settings.index.retention_days,
+            )
+
     return app

@@ -11,13 +11,12 @@ from typer.testing import CliRunner
 from dashboards.privacy import (
     ERASURES,
     Erasure,
-    apply_retention,
     erase_author,
     handle_hash,
-    retention_cutoff,
 )
 from socmon.cli import app
 from socmon.index.port import PostQuery
+from socmon.index.retention import apply_retention, retention_cutoff
 from socmon.settings import IndexSettings
 from tests.dashboards.backends import Backend, backend  # noqa: F401
 from tests.socmon.index.conformance import make_alert, make_deadletter, make_delivery, make_post
