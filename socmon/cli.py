@@ -44,13 +44,25 @@ def up(
         settings = settings.model_copy(
             update={"metrics": settings.metrics.model_copy(update={"port": metrics_port})}
         )
-    sources = list(replay or []) or [s.path for s in settings.connectors.replay] or [SAMPLE_PATH]
+    live = settings.connectors.live_platforms()
+    configured = [s.path for s in settings.connectors.replay]
+    # With no platform credentials, the bundled sample shows the whole pipeline at work.
+    sources = list(replay or []) or configured or ([] if live else [SAMPLE_PATH])
+    if live and exit_when_idle:
+        typer.echo(
+            f"socmon: --exit-when-idle needs a replay-only run, but {', '.join(live)} "
+            "are polled live; unset their credentials or drop the option",
+            err=True,
+        )
+        raise typer.Exit(2)
     for path in sources:
         if not path.is_file():
             typer.echo(f"socmon: replay file not found: {path}", err=True)
             raise typer.Exit(2)
     setup_logging()
-    supervisor = Supervisor(settings, config, sources, exit_when_idle=exit_when_idle)
+    supervisor = Supervisor(
+        settings, config, sources, exit_when_idle=exit_when_idle, live_platforms=live
+    )
     try:
         code = supervisor.run()
     except SupervisorError as exc:

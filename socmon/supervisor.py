@@ -118,8 +118,10 @@ class Supervisor:
         exit_when_idle: bool = False,
         out: TextIO | None = None,
         idle_timeout: float = 900.0,
+        live_platforms: list[str] | None = None,
     ) -> None:
         self.settings = settings
+        self.live_platforms = live_platforms or []
         self.config_path = config_path
         self.replay = replay
         self.exit_when_idle = exit_when_idle
@@ -278,12 +280,7 @@ class Supervisor:
                 logs / "worker.log",
             ),
             Child("alert delivery", [*base, "alerting", *config], None),
-            Child(
-                "connectors runner (replay)",
-                [*base, "ingest", *config, *replay, "--from-start", "--exit-when-exhausted"],
-                None,
-                finite=True,
-            ),
+            self._ingest_child(base, config, replay),
             Child(
                 "web dashboard",
                 [
@@ -299,6 +296,18 @@ class Supervisor:
                 essential=False,
             ),
         ]
+
+    def _ingest_child(self, base: list[str], config: list[str], replay: list[str]) -> Child:
+        """A replay-only run reads its files from the start and ends; live platforms poll on."""
+        if self.live_platforms:
+            name = f"connectors runner ({', '.join(self.live_platforms)})"
+            return Child(name, [*base, "ingest", *config, *replay], None)
+        return Child(
+            "connectors runner (replay)",
+            [*base, "ingest", *config, *replay, "--from-start", "--exit-when-exhausted"],
+            None,
+            finite=True,
+        )
 
     def _watch(self, env: dict[str, str], bootstrap: str) -> int:
         last_progress = 0.0

@@ -96,3 +96,13 @@ class ConnectorSettings(Section):
     facebook: FacebookSettings = FacebookSettings()
     bluesky: BlueskySettings = BlueskySettings()
     mastodon: MastodonSettings = MastodonSettings()
+
+    def live_platforms(self) -> list[str]:
+        """The platforms that are enabled and have their credentials (so are polled for real)."""
+        credentials = {
+            "twitter": (self.twitter.enabled, self.twitter.bearer_token),
+            "facebook": (self.facebook.enabled, self.facebook.page_access_token),
+            "bluesky": (self.bluesky.enabled, self.bluesky.app_password),
+            "mastodon": (self.mastodon.enabled, self.mastodon.access_token),
+        }
+        return [name for name, (enabled, secret) in credentials.items() if enabled and secret]
