@@ -133,6 +133,48 @@ def index_setup(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     )
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,  # `socmon train --help` shows the trainer's own options
+)
+def train(
+    ctx: typer.Context,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback",
+            help="Also train on the corrections people made in the dashboard (sentiment).",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Train a classifier from labelled data (see `socmon train --help`)."""
+    from stream_processors.classify.train import main_train
+
+    args = list(ctx.args)
+    if from_feedback:
+        # The composition root may join stages: the dashboard's corrections become a data file.
+        from dashboards.web.feedback import export_feedback
+        from socmon.index.factory import open_index
+
+        settings = settings_or_exit(config, data_dir)
+        path = settings.data_dir / "feedback" / "sentiment.jsonl"
+        index = open_index(settings)
+        try:
+            count = export_feedback(index, path, task="sentiment")
+        finally:
+            index.close()
+        if count == 0:
+            typer.echo("socmon train: no corrections in the dashboard yet", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"socmon train: {count} corrections from the dashboard, in {path}")
+        args += ["--data", str(path)]
+        if "--task" not in args:
+            args += ["--task", "sentiment"]
+    raise typer.Exit(main_train(args))
+
+
 def _register_stages() -> None:
     # The composition root: each stage adds its own commands (`socmon worker`, `socmon ingest`…).
     from alerting.cli import register as alerting_commands

@@ -30,13 +30,6 @@ def classify(config: ConfigOpt = None) -> None:
     raise typer.Exit(classify_stream(sys.stdin, sys.stdout, settings.departments))
 
 
-def train(ctx: typer.Context) -> None:
-    """Train a classifier from labelled data (see `socmon train --help`)."""
-    from stream_processors.classify.train import main_train
-
-    raise typer.Exit(main_train(list(ctx.args)))
-
-
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `socmon`."""
     from stream_processors.governance.cli import accounts_app
@@ -44,7 +37,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(accounts_app, name="accounts")
     app.command()(worker)
     app.command()(classify)
-    app.command(
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        add_help_option=False,  # `socmon train --help` shows the trainer's own options
-    )(train)
