@@ -1,9 +1,11 @@
 """Sentiment of a post for the communications team: compliment, concern or neutral.
 
-The default model is a linear classifier over TF-IDF word and character n-grams, stored as plain
-numpy arrays (vocabulary, idf weights, coefficients) in an ``.npz`` with a JSON sidecar, so a model
-file does not depend on the scikit-learn version that trained it. ``LinearTextModel`` is the shared
-machinery; the abusive-language model (``abuse.py``) uses it too.
+The default model is a linear classifier over TF-IDF word and character n-grams plus a few
+features from the VADER sentiment lexicon, stored as plain numpy arrays (vocabulary, idf weights,
+lexicon, coefficients) in an ``.npz`` with a JSON sidecar, so a model file does not depend on the
+scikit-learn version that trained it. ``LinearTextModel`` is the shared machinery; the
+abusive-language model (``abuse.py``) uses it too. How it was trained and how well it does:
+``train.py`` and ``eval/results.md``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from socmon.records import SENTIMENTS, Sentiment
@@ -56,6 +59,7 @@ class FeatureSpec:
     max_word_features: int | None = 60_000
     max_char_features: int | None = 120_000
     char_weight: float = 1.0
+    lexicon_weight: float = 0.0  # 0: no lexicon block
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,7 @@ class FeatureSpec:
             "max_word_features": self.max_word_features,
             "max_char_features": self.max_char_features,
             "char_weight": self.char_weight,
+            "lexicon_weight": self.lexicon_weight,
         }
 
     @classmethod
@@ -78,10 +83,187 @@ class FeatureSpec:
             max_word_features=data.get("max_word_features"),
             max_char_features=data.get("max_char_features"),
             char_weight=float(data.get("char_weight", 1.0)),
+            lexicon_weight=float(data.get("lexicon_weight", 0.0)),
         )
 
 
-def _word_vectorizer(spec: FeatureSpec, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+LEXICON_FILE = MODELS_DIR / "lexicon" / "vader_lexicon.tsv"
+# from VADER: words that flip the valence of the next three words, and by how much
+NEGATIONS = frozenset(
+    (
+        "aint",
+        "arent",
+        "cannot",
+        "cant",
+        "couldnt",
+        "didnt",
+        "doesnt",
+        "dont",
+        "hadnt",
+        "hasnt",
+        "havent",
+        "isnt",
+        "mightnt",
+        "mustnt",
+        "neither",
+        "neednt",
+        "never",
+        "none",
+        "nope",
+        "nor",
+        "not",
+        "nothing",
+        "nowhere",
+        "shant",
+        "shouldnt",
+        "wasnt",
+        "werent",
+        "without",
+        "wont",
+        "wouldnt",
+        "rarely",
+        "seldom",
+        "despite",
+        "no",
+    )
+)
+NEGATION_SCALE = -0.74
+# from VADER: degree adverbs that strengthen (+) or soften (-) the next sentiment word
+BOOSTERS = {
+    **dict.fromkeys(
+        (
+            "very",
+            "really",
+            "so",
+            "extremely",
+            "absolutely",
+            "incredibly",
+            "totally",
+            "completely",
+            "truly",
+            "super",
+            "highly",
+            "especially",
+            "exceptionally",
+            "utterly",
+            "most",
+            "fully",
+            "hugely",
+            "thoroughly",
+            "deeply",
+            "particularly",
+            "amazingly",
+        ),
+        0.293,
+    ),
+    **dict.fromkeys(
+        ("slightly", "somewhat", "barely", "hardly", "marginally", "partly", "occasionally"),
+        -0.293,
+    ),
+}
+LEXICON_FEATURES = (
+    "positive",
+    "negative",
+    "compound",
+    "has_sentiment_word",
+    "question",
+    "exclamation",
+    "length",
+    "negation",
+)
+_PUNCTUATION = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """A word -> valence (-4..4) lexicon turned into a few dense features (VADER-like rules)."""
+
+    valence: dict[str, float]
+
+    @classmethod
+    def read(cls, path: Path = LEXICON_FILE) -> Lexicon:
+        valence: dict[str, float] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            word, value = line.split("\t")[:2]
+            valence.setdefault(word.lower(), float(value))
+        return cls(valence)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        words = sorted(self.valence)
+        return {
+            "lexicon_words": np.array(words, dtype=np.str_),
+            "lexicon_valence": np.array([self.valence[w] for w in words], dtype=np.float32),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Lexicon:
+        words = arrays["lexicon_words"].tolist()
+        values = arrays["lexicon_valence"].tolist()
+        return cls({str(w): float(v) for w, v in zip(words, values, strict=True)})
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, the columns of ``LEXICON_FEATURES``."""
+        out = np.zeros((len(texts), len(LEXICON_FEATURES)), dtype=np.float32)
+        valence = self.valence
+        for row, raw in enumerate(texts):
+            text = normalise(raw)
+            tokens = text.split()
+            scored: list[float] = []  # the valence of each sentiment word, in order
+            but_at = -1  # index in ``scored`` of the first word after "but"
+            hits = 0
+            negated_until = -1
+            boost = 0.0
+            saw_negation = False
+            for i, token in enumerate(tokens):
+                value = valence.get(token)
+                if value is None:
+                    token = token.strip(_PUNCTUATION)
+                    value = valence.get(token)
+                bare = token.replace("'", "").replace("’", "")
+                if bare in NEGATIONS:
+                    negated_until = i + 3
+                    saw_negation = True
+                    continue
+                if bare == "but":
+                    but_at = len(scored)
+                    continue
+                if bare in BOOSTERS:
+                    boost = BOOSTERS[bare]
+                    continue
+                if value is None:
+                    boost = 0.0
+                    continue
+                hits += 1
+                # an intensifier right before moves the valence away from (or towards) zero
+                value += boost if value > 0 else -boost
+                boost = 0.0
+                if i <= negated_until:
+                    value *= NEGATION_SCALE
+                scored.append(value)
+            if but_at >= 0:
+                # VADER: what follows "but" weighs more than what precedes it
+                scored = [v * (0.5 if j < but_at else 1.5) for j, v in enumerate(scored)]
+            positive = sum(v for v in scored if v > 0)
+            negative = -sum(v for v in scored if v < 0)
+            total = positive - negative
+            out[row] = (
+                np.log1p(positive),
+                np.log1p(negative),
+                total / np.sqrt(total * total + 15.0),
+                1.0 if hits else 0.0,
+                1.0 if "?" in text else 0.0,
+                1.0 if "!" in text else 0.0,
+                np.log1p(len(tokens)) / 4.0,
+                1.0 if saw_negation else 0.0,
+            )
+        return out
+
+
+def _word_vectorizer(
+    spec: FeatureSpec, vocabulary: dict[str, int] | None = None
+) -> TfidfVectorizer:
     return TfidfVectorizer(
         preprocessor=normalise,
         analyzer="word",
@@ -95,7 +277,9 @@ def _word_vectorizer(spec: FeatureSpec, vocabulary: dict[str, int] | None = None
     )
 
 
-def _char_vectorizer(spec: FeatureSpec, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+def _char_vectorizer(
+    spec: FeatureSpec, vocabulary: dict[str, int] | None = None
+) -> TfidfVectorizer:
     return TfidfVectorizer(
         preprocessor=normalise,
         analyzer="char_wb",
@@ -115,20 +299,31 @@ class TextFeatures:
     spec: FeatureSpec
     word: TfidfVectorizer
     char: TfidfVectorizer
+    lexicon: Lexicon | None = None
     word_terms: list[str] = field(default_factory=list)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], spec: FeatureSpec) -> TextFeatures:
+    def fit(
+        cls, texts: Sequence[str], spec: FeatureSpec, lexicon: Lexicon | None = None
+    ) -> TextFeatures:
         word = _word_vectorizer(spec).fit(texts)
         char = _char_vectorizer(spec).fit(texts)
-        return cls._frozen(spec, word, char)
+        if spec.lexicon_weight and lexicon is None:
+            lexicon = Lexicon.read()
+        return cls._frozen(spec, word, char, lexicon if spec.lexicon_weight else None)
 
     @classmethod
-    def _frozen(cls, spec: FeatureSpec, word: TfidfVectorizer, char: TfidfVectorizer) -> TextFeatures:
+    def _frozen(
+        cls,
+        spec: FeatureSpec,
+        word: TfidfVectorizer,
+        char: TfidfVectorizer,
+        lexicon: Lexicon | None,
+    ) -> TextFeatures:
         word_terms = [""] * len(word.vocabulary_)
         for term, index in word.vocabulary_.items():
             word_terms[index] = term
-        return cls(spec=spec, word=word, char=char, word_terms=word_terms)
+        return cls(spec=spec, word=word, char=char, lexicon=lexicon, word_terms=word_terms)
 
     @property
     def n_word(self) -> int:
@@ -140,18 +335,24 @@ class TextFeatures:
         if self.spec.char_weight != 1.0:
             char = char * self.spec.char_weight
         blocks.append(char)
+        if self.lexicon is not None:
+            dense = self.lexicon.features(texts) * self.spec.lexicon_weight
+            blocks.append(sp.csr_matrix(dense))
         return sp.hstack(blocks, format="csr")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         char_terms = [""] * len(self.char.vocabulary_)
         for term, index in self.char.vocabulary_.items():
             char_terms[index] = term
-        return {
+        arrays = {
             "word_terms": np.array(self.word_terms, dtype=np.str_),
             "word_idf": self.word.idf_.astype(np.float32),
             "char_terms": np.array(char_terms, dtype=np.str_),
             "char_idf": self.char.idf_.astype(np.float32),
         }
+        if self.lexicon is not None:
+            arrays.update(self.lexicon.to_arrays())
+        return arrays
 
     @classmethod
     def from_arrays(cls, spec: FeatureSpec, arrays: dict[str, np.ndarray]) -> TextFeatures:
@@ -163,7 +364,8 @@ class TextFeatures:
             spec, {str(t): i for i, t in enumerate(arrays["char_terms"].tolist())}
         )
         char.idf_ = arrays["char_idf"].astype(np.float64)
-        return cls._frozen(spec, word, char)
+        lexicon = Lexicon.from_arrays(arrays) if "lexicon_words" in arrays else None
+        return cls._frozen(spec, word, char, lexicon)
 
 
 @dataclass
@@ -176,6 +378,7 @@ class LinearTextModel:
     coef: np.ndarray  # (n_classes, n_features); a binary model keeps one row for class 1
     intercept: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    _margins: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Class probabilities (n_texts, n_classes) and the feature matrix they came from."""
@@ -212,12 +415,18 @@ class LinearTextModel:
         return words
 
     def _class_weights(self, class_index: int) -> np.ndarray:
-        if self.coef.shape[0] == 1:
-            sign = 1.0 if class_index == 1 else -1.0
-            return cast(np.ndarray, sign * self.coef[0])
+        if self._margins is None:
+            self._margins = self._word_margins()
+        return self._margins[class_index]
+
+    def _word_margins(self) -> np.ndarray:
+        """Per class, how much each word feature favours it; computed once, used for reasons."""
+        words = self.coef[:, : self.features.n_word].astype(np.float32)
+        if words.shape[0] == 1:
+            return np.vstack([-words[0], words[0]])
         # margin over the mean of the other classes: what sets this class apart
-        others = np.delete(self.coef, class_index, axis=0).mean(axis=0)
-        return cast(np.ndarray, self.coef[class_index] - others)
+        total = words.sum(axis=0)
+        return (words - (total - words) / (words.shape[0] - 1)).astype(np.float32)
 
     def save(self, path: str | Path) -> Path:
         """Write ``model.npz`` and ``model.json`` into the folder ``path`` (created if missing)."""
@@ -226,7 +435,7 @@ class LinearTextModel:
         arrays = self.features.to_arrays()
         arrays["coef"] = self.coef.astype(np.float32)
         arrays["intercept"] = self.intercept.astype(np.float32)
-        np.savez_compressed(folder / ARRAYS_FILE, **arrays)
+        np.savez_compressed(folder / ARRAYS_FILE, **arrays)  # type: ignore[arg-type]
         meta = {
             "format_version": FORMAT_VERSION,
             "name": self.name,
@@ -254,7 +463,18 @@ class LinearTextModel:
             raise ModelFileError(msg)
         with np.load(arrays_path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-        features = TextFeatures.from_arrays(FeatureSpec.from_json(meta["features"]), arrays)
+        try:
+            features = TextFeatures.from_arrays(FeatureSpec.from_json(meta["features"]), arrays)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # the arrays are plain numpy; only the vectoriser rebuilt around them depends on
+            # scikit-learn, so a failure here is a version the code was not written for
+            trained_with = meta.get("trained_with", {})
+            msg = (
+                f"cannot rebuild the model in {folder} ({exc!r}); it was trained with "
+                f"scikit-learn {trained_with.get('scikit-learn', '?')}, this is scikit-learn "
+                f"{sklearn.__version__}. Retrain it with `socmon train` or install that version."
+            )
+            raise ModelFileError(msg) from exc
         return cls(
             name=str(meta["name"]),
             classes=tuple(meta["classes"]),
