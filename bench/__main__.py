@@ -18,12 +18,12 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
+from socmon.broker import EmbeddedBroker, free_port
 from socmon.index.sqlite import SqliteIndex
-from socmon.kafka import ensure_topics, make_producer, topic_partitions, wait_for_broker
+from socmon.kafka import ensure_topics, make_producer, topic_partitions
 from socmon.records import Post
 from socmon.sample import SAMPLE_PATH
 from socmon.settings import KafkaSettings, load_settings
-from socmon.supervisor import free_port, tansu_binary
 
 N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
 OUT = Path(__file__).parent / "results" / "results.json"
@@ -124,25 +124,9 @@ def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> float
 
 
 def main() -> int:
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [
-            str(tansu_binary()),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    bootstrap = f"127.0.0.1:{port}"
+    broker = EmbeddedBroker()
+    bootstrap = broker.bootstrap
     try:
-        wait_for_broker(bootstrap)
         kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix="bench", partitions=4)
         ensure_topics(kafka)
         posts = make_posts(N_POSTS)
@@ -159,8 +143,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             pipeline_rate = bench_pipeline(bootstrap, "bench", Path(tmp), N_POSTS)
     finally:
-        broker.terminate()
-        broker.wait(10)
+        broker.stop()
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

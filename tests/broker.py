@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +9,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from socmon.kafka import wait_for_broker
+from socmon.broker import BrokerMissing, EmbeddedBroker, tansu_binary
 from socmon.settings import KafkaSettings
-from socmon.supervisor import SupervisorError, free_port, tansu_binary
 from tests.servers import missing
 
 
@@ -20,33 +18,16 @@ from tests.servers import missing
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a Tansu broker running for the whole test session."""
     try:
-        binary = tansu_binary()
-    except SupervisorError as exc:
+        tansu_binary()
+    except BrokerMissing as exc:
         missing("the Tansu broker", str(exc))
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
     log = Path(tmp_path_factory.mktemp("broker")) / "tansu.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(binary),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        embedded = EmbeddedBroker(log=out)
     try:
-        wait_for_broker(f"127.0.0.1:{port}")
-        yield f"127.0.0.1:{port}"
+        yield embedded.bootstrap
     finally:
-        proc.terminate()
-        proc.wait(10)
+        embedded.stop()
 
 
 @pytest.fixture

@@ -1,9 +1,25 @@
 """Settings sections owned by one stage each; `socmon.settings.Settings` assembles them."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Section(BaseModel):
     """A settings section: unknown keys are errors (a typo must not be silently ignored)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"unknown time zone {value!r} (use an IANA name such as Europe/London)"
+        raise ValueError(msg) from exc
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""An IANA time zone name (Europe/London), checked when the settings are loaded."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from socmon.config import Section
+from socmon.config import Section, TimeZoneName
 from socmon.records import AlertKind
 
 ChannelName = Literal["file", "email", "teams", "slack", "webhook"]
@@ -116,21 +116,11 @@ class DigestSettings(Section):
     """The daily digest per department, at a local time of the organisation's time zone."""
 
     at: time = time(17, 0)
-    timezone: str = "Europe/London"
+    timezone: TimeZoneName = "Europe/London"
     catch_up_days: int = Field(
         default=2, ge=1, le=14, description="after a stop, digests of this many days go out"
     )
     check_seconds: float = Field(default=30.0, gt=0, description="how often the clock is read")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            msg = f"unknown time zone {value!r} (use an IANA name such as Europe/London)"
-            raise ValueError(msg) from exc
-        return value
 
     @property
     def zone(self) -> ZoneInfo:
