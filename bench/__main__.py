@@ -87,7 +87,15 @@ def bench_consume(bootstrap: str, topic: str, n: int) -> float:
     return count / elapsed
 
 
-def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> float:
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of a running process (Linux: VmHWM in /proc), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> tuple[float, float]:
     env = dict(os.environ)
     env |= {
         "SOCMON_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
@@ -116,7 +124,8 @@ def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> float
                 raise RuntimeError(msg)
             time.sleep(0.05)
         assert started is not None
-        return (n - first) / (time.perf_counter() - started)
+        rate = (n - first) / (time.perf_counter() - started)
+        return rate, peak_rss_mib(worker.pid)
     finally:
         worker.terminate()
         worker.wait(30)
@@ -141,7 +150,7 @@ def main() -> int:
         consume_rate = bench_consume(bootstrap, kafka.topics.posts_raw, N_POSTS)
         print("bench: enrich + index through the Faust worker into SQLite…", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            pipeline_rate = bench_pipeline(bootstrap, "bench", Path(tmp), N_POSTS)
+            pipeline_rate, worker_mib = bench_pipeline(bootstrap, "bench", Path(tmp), N_POSTS)
     finally:
         broker.stop()
     results = {
@@ -153,6 +162,7 @@ def main() -> int:
         "bare_consume_posts_per_second": round(consume_rate),
         "enrich_index_posts_per_second": round(pipeline_rate),
         "pipeline_over_bare_consume": round(pipeline_rate / consume_rate, 3),
+        "worker_peak_rss_mib": round(worker_mib, 1),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n")
