@@ -7,6 +7,7 @@ ListOffsets wrongly); it reads each group's committed offsets and asks for one r
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Iterable
 
@@ -27,6 +28,15 @@ def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
     """Block until the broker answers metadata requests, or raise `BrokerUnavailable`."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
+    # Wait for the port first: a Kafka client retrying a closed port logs an error each time.
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=1.0).close()
+            break
+        except OSError as exc:
+            last = exc
+            time.sleep(0.1)
     while time.monotonic() < deadline:
         try:
             admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)

@@ -116,6 +116,7 @@ class Supervisor:
         self.data_dir = settings.data_dir.resolve()
         self.children: list[Child] = []
         self.broker: EmbeddedBroker | None = None
+        self._last_progress = ""
         self.dashboard_port = 0
 
     def say(self, line: str) -> None:
@@ -346,10 +347,13 @@ class Supervisor:
         finally:
             index.close()
         alerts = sum(stats.alerts.values())
-        self.say(
+        line = (
             f"indexed {stats.indexed} posts {dict(sorted(stats.by_sentiment.items()))}, "
             f"{alerts} alerts, {stats.deliveries} deliveries, {stats.deadletter} dead letters"
         )
+        if line != self._last_progress:  # say what changed, not the same line every 5 s
+            self._last_progress = line
+            self.say(line)
 
     def _shutdown(self) -> None:
         for child in reversed(self.children):
