@@ -50,10 +50,7 @@ from atproto_client.models.utils import get_or_create
 from atproto_client.request import Request, Response, _parse_response
 from pydantic import SecretStr, ValidationError
 from tenacity import (
-    Retrying,
     retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
 )
 
 from ingest.connector import (
@@ -65,7 +62,14 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import Rejected, RetryPolicy, active_accounts, clean_text, raw_json
+from ingest.connectors.common import (
+    Rejected,
+    RetryPolicy,
+    active_accounts,
+    api_retrying,
+    clean_text,
+    raw_json,
+)
 from socmon.config.governance import OfficialAccount
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
@@ -199,17 +203,8 @@ class BlueskySession:
             log.info("bluesky rate limit spent, next call in %.0fs", wait)
 
     def _with_retries(self, nsid: str, call: Callable[[], Any]) -> Any:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_exponential(multiplier=self.retry.wait_initial, max=self.retry.wait_max),
-            retry=retry_if_exception(_transient),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "bluesky endpoint=%s attempt=%d failed, retrying: %s",
-                nsid,
-                state.attempt_number,
-                state.outcome.exception() if state.outcome else "",
-            ),
+        retrying = api_retrying(
+            self.retry, retry_if_exception(_transient), f"bluesky endpoint={nsid}"
         )
         try:
             return retrying(call)

@@ -4,13 +4,19 @@ and picking a platform's accounts from the register."""
 from __future__ import annotations
 
 import json
+import logging
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import tenacity
+
+from socmon.config.connectors import ApiClientSettings
 from socmon.config.governance import OfficialAccount
+
+log = logging.getLogger(__name__)
 
 # Zero-width space, word joiner and BOM hide words ("A&E") from keyword rules; the zero-width
 # joiner and non-joiner stay, since emoji sequences and Urdu/Persian spelling need them.
@@ -31,6 +37,15 @@ class RetryPolicy:
     attempts: int = 3
     wait_initial: float = 1.0
     wait_max: float = 30.0
+
+
+def retry_policy(settings: ApiClientSettings) -> RetryPolicy:
+    """The retry limits a platform's settings ask for (`max_retries` after the first try)."""
+    return RetryPolicy(
+        attempts=settings.max_retries + 1,
+        wait_initial=settings.retry_backoff_seconds,
+        wait_max=60.0,
+    )
 
 
 def clean_text(text: str) -> str:
@@ -61,3 +76,32 @@ def raw_json(raw: Any) -> str:
 def active_accounts(accounts: Iterable[OfficialAccount], platform: str) -> list[OfficialAccount]:
     """The register's active accounts on `platform`."""
     return [a for a in accounts if a.platform == platform and a.status == "active"]
+
+
+def _describe(exc: BaseException | None) -> str:
+    return str(exc) if exc is not None else ""
+
+
+def api_retrying(
+    policy: RetryPolicy,
+    retry: tenacity.retry_base,
+    where: str,
+    *,
+    describe: Callable[[BaseException | None], str] = _describe,
+    sleep: Callable[[float], None] | None = None,
+) -> tenacity.Retrying:
+    """Bounded retries of one API call: `policy.attempts` tries with capped exponential waits,
+    each failed try logged with `where` (say which source and endpoint; never a token)."""
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=tenacity.wait_exponential(multiplier=policy.wait_initial, max=policy.wait_max),
+        retry=retry,
+        reraise=True,
+        sleep=sleep or tenacity.nap.sleep,
+        before_sleep=lambda state: log.warning(
+            "%s attempt=%d failed, retrying: %s",
+            where,
+            state.attempt_number,
+            describe(state.outcome.exception() if state.outcome else None),
+        ),
+    )

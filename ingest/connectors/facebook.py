@@ -34,7 +34,7 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import ApiCallRecorder
+from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
 from socmon.config.connectors import FacebookSettings
 from socmon.records import DeadLetter, Media, Platform, Post, PostKind, describe_validation_error
 
@@ -184,19 +184,12 @@ class GraphClient:
         self, source: str, edge: Edge, node_id: str, name: str, args: dict[str, Any]
     ) -> tuple[dict[str, Any], float | None]:
         """One page of ``/{node_id}/{name}``, with retries; and a wait if a quota is used up."""
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(self._transient),
-            stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),
-            wait=tenacity.wait_exponential(multiplier=self.settings.retry_backoff_seconds, max=60),
+        retrying = api_retrying(
+            retry_policy(self.settings),
+            tenacity.retry_if_exception(self._transient),
+            f"source={source} edge={edge.path!r}",
+            describe=_safe_description,
             sleep=self._sleep,
-            before_sleep=lambda state: log.warning(
-                "source=%s edge=%r attempt=%d failed, retrying: %s",
-                source,
-                edge.path,
-                state.attempt_number,
-                _safe_description(state.outcome.exception() if state.outcome else None),
-            ),
-            reraise=True,
         )
         try:
             for attempt in retrying:

@@ -42,7 +42,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 from pydantic import SecretStr, ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry_if_exception_type
 
 from ingest.connector import (
     AccessDenied,
@@ -53,7 +53,14 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import Rejected, RetryPolicy, active_accounts, clean_text, raw_json
+from ingest.connectors.common import (
+    Rejected,
+    RetryPolicy,
+    active_accounts,
+    api_retrying,
+    clean_text,
+    raw_json,
+)
 from socmon.config.governance import OfficialAccount
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
@@ -167,17 +174,8 @@ class MastodonApi:
         if wait > 0:
             msg = f"Mastodon rate limit spent; {endpoint} not called for another {wait:.0f}s"
             raise RateLimited(msg, wait)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_exponential(multiplier=self.retry.wait_initial, max=self.retry.wait_max),
-            retry=retry_if_exception_type(TRANSIENT),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "mastodon endpoint=%s attempt=%d failed, retrying: %s",
-                endpoint,
-                state.attempt_number,
-                state.outcome.exception() if state.outcome else "",
-            ),
+        retrying = api_retrying(
+            self.retry, retry_if_exception_type(TRANSIENT), f"mastodon endpoint={endpoint}"
         )
         try:
             return retrying(request)

@@ -31,7 +31,7 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import ApiCallRecorder
+from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
 from socmon.config.connectors import TwitterSettings
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 
@@ -141,21 +141,14 @@ class TwitterApi:
         self, source: str, endpoint: Endpoint, method: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> requests.Response:
         """One request, retried on 5xx and time-outs (bounded), errors translated for the runner."""
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(
+        retrying = api_retrying(
+            retry_policy(self.settings),
+            tenacity.retry_if_exception_type(
                 (tweepy.TwitterServerError, requests.Timeout, requests.ConnectionError)
             ),
-            stop=tenacity.stop_after_attempt(self.settings.max_retries + 1),
-            wait=tenacity.wait_exponential(multiplier=self.settings.retry_backoff_seconds, max=60),
+            f"source={source} endpoint={endpoint.path!r}",
+            describe=_safe_description,
             sleep=self._sleep,
-            before_sleep=lambda state: log.warning(
-                "source=%s endpoint=%r attempt=%d failed, retrying: %s",
-                source,
-                endpoint.path,
-                state.attempt_number,
-                _safe_description(state.outcome.exception() if state.outcome else None),
-            ),
-            reraise=True,
         )
         try:
             for attempt in retrying:
