@@ -8,25 +8,17 @@ as a problem: `socmon ingest` prints it and goes on, `socmon connectors check` f
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.connector import Connector
+from ingest.connectors.common import ApiCallRecorder
 from ingest.connectors.replay import ReplayConnector
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
-
-ApiCallRecorder = Callable[[str, str], None]
-
-# Modules written beside this one, each with `from_settings(settings) -> list[Connector]`.
-OTHER_PLATFORM_MODULES = {
-    "bluesky": "ingest.connectors.bluesky",
-    "mastodon": "ingest.connectors.mastodon",
-}
 
 
 @dataclass(frozen=True)
@@ -52,8 +44,8 @@ def build_connectors(
     connectors: list[Connector] = [ReplayConnector(p) for p in paths]
     connectors += _twitter(settings, on_api_call, notify)
     connectors += _facebook(settings, on_api_call, notify)
-    for platform, module_name in OTHER_PLATFORM_MODULES.items():
-        connectors += _other_platform(settings, platform, module_name, notify)
+    for platform in ("bluesky", "mastodon"):
+        connectors += _other_platform(settings, platform, on_api_call, notify)
     return connectors
 
 
@@ -145,20 +137,19 @@ def _facebook(
 
 
 def _other_platform(
-    settings: Settings, platform: str, module_name: str, notify: Callable[[Notice], None]
+    settings: Settings,
+    platform: str,
+    on_api_call: ApiCallRecorder | None,
+    notify: Callable[[Notice], None],
 ) -> list[Connector]:
-    """Bluesky and Mastodon come from their own modules, when those are present."""
+    """Bluesky and Mastodon: each module builds its own sources from the settings."""
     if not getattr(settings.connectors, platform).enabled:
         notify(Notice(f"{platform}: disabled (connectors.{platform}.enabled is false); skipped"))
         return []
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            text = f"{platform}: enabled, but this version has no {module_name}; skipped"
-        else:
-            text = f"{platform}: {module_name} needs the package {exc.name!r}, not installed"
-        notify(Notice(text, problem=True))
-        return []
-    sources: list[Connector] = module.from_settings(settings)
+    # Imported only when enabled: the client libraries are slow to import.
+    if platform == "bluesky":
+        from ingest.connectors import bluesky as module
+    else:
+        from ingest.connectors import mastodon as module  # type: ignore[no-redef]
+    sources: list[Connector] = module.from_settings(settings, on_api_call)
     return sources

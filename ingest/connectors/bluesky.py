@@ -63,6 +63,7 @@ from ingest.connector import (
     SourceUnavailable,
 )
 from ingest.connectors.common import (
+    ApiCallRecorder,
     Rejected,
     RetryPolicy,
     active_accounts,
@@ -125,6 +126,7 @@ class BlueskySession:
         timeout: float = 30.0,
     ) -> None:
         self.service_url = service_url
+        self.on_api_call: ApiCallRecorder | None = None  # feeds socmon_connector_api_calls
         self.handle = handle.lstrip("@")
         self._app_password = app_password
         self.retry = retry or RetryPolicy()
@@ -157,6 +159,10 @@ class BlueskySession:
             raise AccessDenied(msg) from exc.__cause__
         self._logged_in = True
         log.info("bluesky login ok handle=%s did=%s", self.handle, self.did)
+
+    def _count_call(self, status: str) -> None:
+        if self.on_api_call is not None:
+            self.on_api_call("bluesky", status)
 
     def _on_session(self, event: SessionEvent, session: Session) -> None:
         self.did = session.did
@@ -206,8 +212,19 @@ class BlueskySession:
         retrying = api_retrying(
             self.retry, retry_if_exception(_transient), f"bluesky endpoint={nsid}"
         )
+
+        def counted() -> Any:
+            try:
+                response = call()
+            except RequestErrorBase as exc:
+                status = exc.response.status_code if exc.response is not None else "error"
+                self._count_call(str(status))
+                raise
+            self._count_call(str(getattr(response, "status_code", "ok")))
+            return response
+
         try:
-            return retrying(call)
+            return retrying(counted)
         except RequestErrorBase as exc:
             raise self._connector_error(nsid, exc) from exc
 
@@ -748,7 +765,9 @@ class AuthorFeedSource(BlueskySource):
 # --- registry entry point --------------------------------------------------------------------
 
 
-def from_settings(settings: Settings) -> list[Connector]:
+def from_settings(
+    settings: Settings, on_api_call: ApiCallRecorder | None = None
+) -> list[Connector]:
     """The Bluesky sources the settings ask for; [] when disabled or the credentials are missing."""
     conf = settings.connectors.bluesky
     if not conf.enabled:
@@ -760,6 +779,7 @@ def from_settings(settings: Settings) -> list[Connector]:
         )
         return []
     session = BlueskySession(conf.service_url, conf.handle, conf.app_password)
+    session.on_api_call = on_api_call
     accounts = active_accounts(settings.accounts, "bluesky")
     return build_sources(session, accounts, conf.search_queries)
 

@@ -54,6 +54,7 @@ from ingest.connector import (
     SourceUnavailable,
 )
 from ingest.connectors.common import (
+    ApiCallRecorder,
     Rejected,
     RetryPolicy,
     active_accounts,
@@ -156,6 +157,7 @@ class MastodonApi:
         self.api_base_url = api_base_url.rstrip("/")
         self.host = urlparse(self.api_base_url).hostname or self.api_base_url
         self.retry = retry or RetryPolicy()
+        self.on_api_call: ApiCallRecorder | None = None  # feeds socmon_connector_api_calls
         # "throw": a 429 raises at once (the runner schedules the next poll); the default "wait"
         # would sleep inside a poll and stall every other source.
         self.client = Mastodon(
@@ -168,6 +170,10 @@ class MastodonApi:
         self._me: Any = None
         self._account_ids: dict[str, str] = {}
 
+    def _count_call(self, status: str) -> None:
+        if self.on_api_call is not None:
+            self.on_api_call("mastodon", status)
+
     def call(self, endpoint: str, request: Callable[[], Any]) -> Any:
         """One API call with bounded retries; errors mapped to `ConnectorError`s."""
         wait = self.wait_seconds
@@ -177,8 +183,18 @@ class MastodonApi:
         retrying = api_retrying(
             self.retry, retry_if_exception_type(TRANSIENT), f"mastodon endpoint={endpoint}"
         )
+
+        def counted() -> Any:
+            try:
+                result = request()
+            except MastodonError as exc:
+                self._count_call(type(exc).__name__.removeprefix("Mastodon"))
+                raise
+            self._count_call("ok")
+            return result
+
         try:
-            return retrying(request)
+            return retrying(counted)
         except MastodonError as exc:
             raise self._connector_error(endpoint, exc) from exc
 
@@ -474,7 +490,9 @@ def _search_statuses(api: MastodonApi, query: str, min_id: str | None, limit: in
 # --- registry entry point --------------------------------------------------------------------
 
 
-def from_settings(settings: Settings) -> list[Connector]:
+def from_settings(
+    settings: Settings, on_api_call: ApiCallRecorder | None = None
+) -> list[Connector]:
     """The Mastodon sources the settings ask for; [] when disabled or credentials are missing."""
     conf = settings.connectors.mastodon
     if not conf.enabled:
@@ -486,6 +504,7 @@ def from_settings(settings: Settings) -> list[Connector]:
         )
         return []
     api = MastodonApi(conf.api_base_url, conf.access_token)
+    api.on_api_call = on_api_call
     return build_sources(api, active_accounts(settings.accounts, "mastodon"), conf.search_queries)
 
 

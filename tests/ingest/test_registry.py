@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 
-from ingest import registry
 from ingest.connector import Connector, Fetched
 from ingest.registry import Notice, build_connectors
 from socmon.settings import Settings
@@ -126,34 +122,42 @@ class _Silent(Connector):
         return Fetched(checkpoint=checkpoint)
 
 
-def test_other_platforms_come_from_their_modules_when_present_and_are_named_when_absent(
-    monkeypatch,
-):
-    present = types.ModuleType("tests_fake_bluesky_connectors")
-    present.from_settings = lambda s: [_Silent()]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tests_fake_bluesky_connectors", present)
-    monkeypatch.setattr(
-        registry,
-        "OTHER_PLATFORM_MODULES",
+def test_bluesky_and_mastodon_sources_are_built_with_the_api_call_counter(monkeypatch):
+    monkeypatch.setenv("SOCMON_CONNECTORS__BLUESKY__APP_PASSWORD", "app-pass")
+    monkeypatch.setenv("SOCMON_CONNECTORS__MASTODON__ACCESS_TOKEN", "masto-token")
+    s = settings(
         {
-            "bluesky": "tests_fake_bluesky_connectors",
-            "mastodon": "ingest.connectors.no_such_module",
+            "bluesky": {"enabled": True, "handle": "northbrook.bsky.social"},
+            "mastodon": {"enabled": True, "api_base_url": "https://mastodon.example"},
         },
+        accounts=[
+            {"platform": "bluesky", "handle": "northbrook.bsky.social", "team": "Comms"},
+            {"platform": "mastodon", "handle": "NorthbrookNHS", "team": "Comms"},
+        ],
     )
-    s = settings({"bluesky": {"enabled": True}, "mastodon": {"enabled": True}})
-    names, notices = build(s)
-    assert names == ["fakeplatform:posts:NorthbrookNHS"]
-    assert [n.text for n in notices if n.problem] == [
-        "mastodon: enabled, but this version has no ingest.connectors.no_such_module; skipped"
-    ]
+    calls: list[tuple[str, str]] = []
+    notices: list[Notice] = []
+    sources = build_connectors(
+        s, notify=notices.append, on_api_call=lambda src, status: calls.append((src, status))
+    )
+    names = [c.name for c in sources]
+    assert any(n.startswith("bluesky:") for n in names)
+    assert any(n.startswith("mastodon:") for n in names)
+    clients = {getattr(c, "session", None) or getattr(c, "api", None) for c in sources}
+    counters = {getattr(client, "on_api_call", None) for client in clients if client is not None}
+    assert len(counters) == 1
+    counter = counters.pop()
+    assert counter is not None
+    counter("bluesky", "200")
+    assert calls == [("bluesky", "200")]
 
 
-def test_disabled_other_platforms_are_not_even_imported(monkeypatch):
-    monkeypatch.setattr(
-        registry, "OTHER_PLATFORM_MODULES", {"bluesky": "ingest.connectors.no_such_module"}
-    )
+def test_disabled_other_platforms_build_nothing_and_say_so():
     names, notices = build(settings())
-    assert names == []
+    assert not any(n.startswith(("bluesky:", "mastodon:")) for n in names)
+    assert "bluesky: disabled (connectors.bluesky.enabled is false); skipped" in [
+        n.text for n in notices
+    ]
     assert not any(n.problem for n in notices)
 
 
