@@ -7,8 +7,9 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from alerting.routing import RoutingDecision
     from alerting.worker import AlertDelivery, DeadLetterSink
     from socmon.index.port import Index
-    from socmon.records import EnrichedPost
+    from socmon.records import Alert, Classification, EnrichedPost, PostKind
 
 
 def _checked_settings(config: Any, data_dir: Any = None) -> Settings:
@@ -176,14 +177,23 @@ def _decision_json(decision: RoutingDecision) -> dict[str, Any]:
     }
 
 
-def _explain(settings: Settings, enriched: EnrichedPost, as_json: bool) -> None:
-    # Which alerts a post raises is the route stage's public rule; importing it (as with the
-    # classifier) keeps `explain` from drifting away from what the pipeline really does.
+@dataclass(frozen=True)
+class ExplainPipeline:
+    """What `routes explain` needs from the stream processors, handed in by the composition root
+    (`socmon.cli`), so the explanation is what the pipeline really does and this stage imports
+    no other stage."""
+
+    alerts_for: Callable[[EnrichedPost], list[Alert]]
+    classify: Callable[[Settings, str, PostKind], Classification]
+
+
+def _explain(
+    settings: Settings, pipeline: ExplainPipeline, enriched: EnrichedPost, as_json: bool
+) -> None:
     from alerting.routing import route_alert
-    from stream_processors.route import alerts_for
 
     post, cls = enriched.post, enriched.classification
-    decisions = [route_alert(alert, settings) for alert in alerts_for(enriched)]
+    decisions = [route_alert(alert, settings) for alert in pipeline.alerts_for(enriched)]
     if as_json:
         payload = {
             "post": post.key,
@@ -218,66 +228,6 @@ def _explain(settings: Settings, enriched: EnrichedPost, as_json: bool) -> None:
             typer.echo(f"  {when:<26} {t.channel:<8} {t.recipient:<42} {t.why}")
         for reason in decision.unrouted:
             typer.echo(f"  note: {reason}; the communications team is told instead (counted)")
-
-
-@routes_app.command("explain")
-def routes_explain(
-    post_key: Annotated[
-        str | None, typer.Argument(help="An indexed post, as platform:post_id.")
-    ] = None,
-    text: Annotated[
-        str | None, typer.Option("--text", help="Dry run: classify this text, then route it.")
-    ] = None,
-    kind: Annotated[
-        str, typer.Option(help="Dry run: mention, official_post, comment or reply.")
-    ] = "mention",
-    platform: Annotated[str, typer.Option(help="Dry run: the platform.")] = "twitter",
-    account: Annotated[
-        str | None, typer.Option(help="Dry run: the official account (default: the first).")
-    ] = None,
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Show the alerts a post raises: who is told, on which channel, now or in the digest, why."""
-    from pydantic import ValidationError
-
-    from socmon.records import EnrichedPost, Post, utcnow
-
-    settings = _checked_settings(config, data_dir)
-    if (post_key is None) == (text is None):
-        typer.echo("socmon: give either a post key or --text", err=True)
-        raise typer.Exit(2)
-    if text is not None:
-        from stream_processors.classify.classifier import PostClassifier, PostText
-
-        handle = account or (settings.accounts[0].handle if settings.accounts else "dry-run")
-        try:
-            post = Post.model_validate(
-                {
-                    "platform": platform,
-                    "post_id": "dry-run",
-                    "kind": kind,
-                    "account": handle,
-                    "author": handle if kind == "official_post" else "dry-run",
-                    "text": text,
-                    "created_at": utcnow(),
-                    "source": "dry-run",
-                }
-            )
-        except ValidationError as exc:
-            typer.echo(f"socmon: {exc.errors(include_url=False)[0]['msg']}", err=True)
-            raise typer.Exit(2) from exc
-        classifier = PostClassifier(settings.departments)
-        classification = classifier.classify(PostText(text=text, kind=post.kind))
-        _explain(settings, EnrichedPost(post=post, classification=classification), as_json)
-        return
-    with _index_or_exit(settings) as index:
-        enriched = index.get_post(str(post_key))
-    if enriched is None:
-        typer.echo(f"socmon: no post {post_key} in the index", err=True)
-        raise typer.Exit(1)
-    _explain(settings, enriched, as_json)
 
 
 @alerts_app.command("show")
@@ -357,9 +307,75 @@ def alerts_retry(
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this stage's commands to `socmon`."""
+def _routes_explain_command(pipeline: ExplainPipeline) -> Callable[..., None]:
+    """The `routes explain` command, bound to the pipeline it explains."""
+
+    def routes_explain(
+        post_key: Annotated[
+            str | None, typer.Argument(help="An indexed post, as platform:post_id.")
+        ] = None,
+        text: Annotated[
+            str | None, typer.Option("--text", help="Dry run: classify this text, then route it.")
+        ] = None,
+        kind: Annotated[
+            str, typer.Option(help="Dry run: mention, official_post, comment or reply.")
+        ] = "mention",
+        platform: Annotated[str, typer.Option(help="Dry run: the platform.")] = "twitter",
+        account: Annotated[
+            str | None, typer.Option(help="Dry run: the official account (default: the first).")
+        ] = None,
+        config: ConfigOpt = None,
+        data_dir: DataDirOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Show the alerts a post raises: who is told, on which channel, now or in the digest,
+        and why."""
+        from pydantic import ValidationError
+
+        from socmon.records import EnrichedPost, Post, utcnow
+
+        settings = _checked_settings(config, data_dir)
+        if (post_key is None) == (text is None):
+            typer.echo("socmon: give either a post key or --text", err=True)
+            raise typer.Exit(2)
+        if text is not None:
+            handle = account or (settings.accounts[0].handle if settings.accounts else "dry-run")
+            try:
+                post = Post.model_validate(
+                    {
+                        "platform": platform,
+                        "post_id": "dry-run",
+                        "kind": kind,
+                        "account": handle,
+                        "author": handle if kind == "official_post" else "dry-run",
+                        "text": text,
+                        "created_at": utcnow(),
+                        "source": "dry-run",
+                    }
+                )
+            except ValidationError as exc:
+                typer.echo(f"socmon: {exc.errors(include_url=False)[0]['msg']}", err=True)
+                raise typer.Exit(2) from exc
+            classification = pipeline.classify(settings, text, post.kind)
+            _explain(
+                settings, pipeline, EnrichedPost(post=post, classification=classification), as_json
+            )
+            return
+        with _index_or_exit(settings) as index:
+            enriched = index.get_post(str(post_key))
+        if enriched is None:
+            typer.echo(f"socmon: no post {post_key} in the index", err=True)
+            raise typer.Exit(1)
+        _explain(settings, pipeline, enriched, as_json)
+
+    return routes_explain
+
+
+def register(app: typer.Typer, pipeline: ExplainPipeline | None = None) -> None:
+    """Add this stage's commands to `socmon` (`routes explain` when given the pipeline)."""
     app.command()(alerting)
+    if pipeline is not None:
+        routes_app.command("explain")(_routes_explain_command(pipeline))
     if routes_app.registered_commands:
         app.add_typer(routes_app, name="routes")
     if alerts_app.registered_commands:

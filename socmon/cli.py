@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit, setup_logging
+from socmon.records import Classification, PostKind
+from socmon.settings import Settings
 
 app = typer.Typer(
     help="Social media monitoring for the communications team of an NHS Trust or a council.",
@@ -175,22 +177,26 @@ def train(
     raise typer.Exit(main_train(args))
 
 
+def _classify(settings: Settings, text: str, kind: PostKind) -> Classification:
+    """One text through the pipeline's classifier (for `socmon routes explain --text`)."""
+    from stream_processors.classify.classifier import PostClassifier, PostText
+
+    return PostClassifier(settings.departments).classify(PostText(text=text, kind=kind))
+
+
 def _register_stages() -> None:
     # The composition root: each stage adds its own commands (`socmon worker`, `socmon ingest`…).
+    from alerting.cli import ExplainPipeline
     from alerting.cli import register as alerting_commands
     from dashboards.cli import register as dashboards_commands
     from dashboards.web.cli import register as web_commands
     from ingest.cli import register as ingest_commands
     from stream_processors.cli import register as stream_commands
+    from stream_processors.route import alerts_for
 
-    for register in (
-        ingest_commands,
-        stream_commands,
-        alerting_commands,
-        dashboards_commands,
-        web_commands,
-    ):
+    for register in (ingest_commands, stream_commands, dashboards_commands, web_commands):
         register(app)
+    alerting_commands(app, ExplainPipeline(alerts_for=alerts_for, classify=_classify))
 
 
 _register_stages()
