@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError
@@ -315,18 +315,11 @@ class AlertDelivery:
             if confirmed is None:
                 self.in_doubt |= open_keys
                 self.alerting_metrics.in_doubt.labels(in_flight.channel).inc(len(open_keys))
-                for key in sorted(open_keys):
-                    alert_id, kind, recipient = keys[key]
-                    outcome.append(
-                        Delivery(
-                            alert_id=alert_id,
-                            alert_kind=kind,
-                            recipient=recipient,
-                            channel=in_flight.channel,
-                            result="failed",
-                            detail=f"{IN_DOUBT}; not re-sent (socmon alerts retry re-sends it)",
-                        )
-                    )
+                detail = f"{IN_DOUBT}; not re-sent (socmon alerts retry re-sends it)"
+                outcome += [
+                    _settled(keys[key], in_flight.channel, "failed", detail)
+                    for key in sorted(open_keys)
+                ]
                 if open_keys:
                     who = sorted({keys[k][2] for k in open_keys})
                     self._dead_letter(
@@ -335,18 +328,11 @@ class AlertDelivery:
                         f"{in_flight.channel} delivery to {', '.join(who)} {IN_DOUBT}",
                     )
             else:
-                for key in sorted(confirmed):
-                    alert_id, kind, recipient = keys[key]
-                    outcome.append(
-                        Delivery(
-                            alert_id=alert_id,
-                            alert_kind=kind,
-                            recipient=recipient,
-                            channel=in_flight.channel,
-                            result="sent",
-                            detail="confirmed by the channel after a restart",
-                        )
-                    )
+                detail = "confirmed by the channel after a restart"
+                outcome += [
+                    _settled(keys[key], in_flight.channel, "sent", detail)
+                    for key in sorted(confirmed)
+                ]
                 # The rest never went out: the redelivered message sends them.
             if outcome:
                 self.index.record_deliveries(outcome)
@@ -414,3 +400,18 @@ class AlertDelivery:
                 self.metrics.latency.labels("alerting").observe(time.perf_counter() - started)
         finally:
             consumer.close()
+
+
+def _settled(
+    entry: tuple[str, AlertKind, str], channel: str, result: Literal["sent", "failed"], detail: str
+) -> Delivery:
+    """The delivery record of (alert id, alert kind, recipient) settled after a restart."""
+    alert_id, kind, recipient = entry
+    return Delivery(
+        alert_id=alert_id,
+        alert_kind=kind,
+        recipient=recipient,
+        channel=channel,
+        result=result,
+        detail=detail,
+    )

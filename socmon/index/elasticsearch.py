@@ -771,7 +771,8 @@ def _alert_document(alert: Alert) -> dict[str, Any]:
         "created_at": _iso(alert.created_at, "Alert.created_at"),
         "departments": list(alert.departments),
         "account": alert.account,
-        "platform": alert.post.platform if alert.post else None,
+        # An alert about an account (the weekly sweep) has no post but still a platform.
+        "platform": alert.account_platform,
         "post_key": alert.post.key if alert.post else None,
         "post_author_handle": author_handle(alert.post.author) if alert.post else None,
         "sentiment": alert.classification.sentiment if alert.classification else None,

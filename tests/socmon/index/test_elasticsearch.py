@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from socmon.index.elasticsearch import MAPPINGS, RETRYABLE_STATUSES, ElasticsearchIndex
 from socmon.index.port import IndexUnavailable
+from socmon.records import Alert
 from socmon.settings import IndexSettings
 from tests.servers import CompatibleJsonNode, free_port
 from tests.socmon.index.conformance import IndexContract, make_post
@@ -181,6 +182,25 @@ def test_flattened_fields_are_searchable_by_dashboards(
     source = found["hits"]["hits"][0]["_source"]
     assert source["platform"] == "twitter"
     assert source["created_at"] == "2025-03-03T09:00:00+00:00"
+
+
+def test_an_alert_about_an_account_is_charted_under_its_platform(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    quiet = Alert(
+        alert_id="inactive_account:facebook:NorthbrookHospitals:2026-11-02",
+        kind="inactive_account",
+        summary="quiet for 9 days",
+        account="NorthbrookHospitals",
+        platform="facebook",
+    )
+    index.record_alerts([quiet])
+    found = elasticsearch_client.search(
+        index=f"{prefix}-alerts", query={"term": {"platform": "facebook"}}
+    )
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == [quiet.alert_id]
 
 
 # -- rejected bulk items, against the real server ------------------------------------------
