@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from alerting.worker import AlertDelivery, DeadLetterSink
     from socmon.index.port import Index
     from socmon.records import Alert, Classification, EnrichedPost, PostKind
+    from socmon.register import Register
 
 
 def _checked_settings(config: Any, data_dir: Any = None) -> Settings:
@@ -187,13 +188,39 @@ class ExplainPipeline:
     classify: Callable[[Settings, str, PostKind], Classification]
 
 
+def _dry_run_register(settings: Settings) -> Register:
+    """The register a dry run routes by: with the changes recorded in the index, as delivery
+    would; as configured when there is no index to read yet."""
+    from socmon.index.factory import open_index
+    from socmon.index.port import IndexUnavailable
+    from socmon.register import Register, load_register
+
+    if settings.index.backend == "sqlite" and not settings.sqlite_path.exists():
+        # Nothing recorded yet, and opening the index would create an empty database file.
+        return Register.merge(settings.accounts)
+    try:
+        index = open_index(settings)
+        try:
+            return load_register(settings.accounts, index)
+        finally:
+            index.close()
+    except IndexUnavailable as exc:
+        note = "the owner changes recorded with `socmon accounts` are not applied"
+        typer.echo(f"socmon: note: {exc}; {note}", err=True)
+        return Register.merge(settings.accounts)
+
+
 def _explain(
-    settings: Settings, pipeline: ExplainPipeline, enriched: EnrichedPost, as_json: bool
+    settings: Settings,
+    pipeline: ExplainPipeline,
+    enriched: EnrichedPost,
+    register: Register,
+    as_json: bool,
 ) -> None:
     from alerting.routing import route_alert
 
     post, cls = enriched.post, enriched.classification
-    decisions = [route_alert(alert, settings) for alert in pipeline.alerts_for(enriched)]
+    decisions = [route_alert(a, settings, register) for a in pipeline.alerts_for(enriched)]
     if as_json:
         payload = {
             "post": post.key,
@@ -357,16 +384,18 @@ def _routes_explain_command(pipeline: ExplainPipeline) -> Callable[..., None]:
                 typer.echo(f"socmon: {exc.errors(include_url=False)[0]['msg']}", err=True)
                 raise typer.Exit(2) from exc
             classification = pipeline.classify(settings, text, post.kind)
-            _explain(
-                settings, pipeline, EnrichedPost(post=post, classification=classification), as_json
-            )
+            enriched = EnrichedPost(post=post, classification=classification)
+            _explain(settings, pipeline, enriched, _dry_run_register(settings), as_json)
             return
+        from socmon.register import load_register
+
         with _index_or_exit(settings) as index:
-            enriched = index.get_post(str(post_key))
-        if enriched is None:
+            found = index.get_post(str(post_key))
+            register = load_register(settings.accounts, index)
+        if found is None:
             typer.echo(f"socmon: no post {post_key} in the index", err=True)
             raise typer.Exit(1)
-        _explain(settings, pipeline, enriched, as_json)
+        _explain(settings, pipeline, found, register, as_json)
 
     return routes_explain
 

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from alerting.routing import delivery_key, route_alert
+from alerting.routing import delivery_key
 from alerting.worker import AlertDelivery
 from socmon.records import Alert, Delivery, utcnow
 
@@ -77,7 +77,7 @@ class DigestScheduler:
             lambda: defaultdict(list)
         )
         for alert in alerts:
-            targets = route_alert(alert, self.settings).digest()
+            targets = self.delivery.route(alert).digest()
             if not targets:
                 continue
             settled = self.delivery.settled(alert.alert_id)

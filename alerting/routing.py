@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from socmon.config.alerting import ROLES, ChannelName, Route, Timing
 from socmon.records import Alert
+from socmon.register import Register
 from socmon.settings import Settings
 
 
@@ -71,12 +72,21 @@ def rules_for(kind: str, department: str | None, routes: Iterable[Route]) -> lis
     return specific or [r for r in rows if r.department is None]
 
 
-def route_alert(alert: Alert, settings: Settings) -> RoutingDecision:
-    """Who is told about `alert`: one target per (recipient, channel), now winning over digest."""
+def route_alert(
+    alert: Alert, settings: Settings, register: Register | None = None
+) -> RoutingDecision:
+    """Who is told about `alert`: one target per (recipient, channel), now winning over digest.
+
+    Owners and line managers come from `register`, the register in effect (`RegisterCache`
+    gives it, with the hand-overs recorded by `socmon accounts owner`); without one, from the
+    configuration alone, which knows nothing of those.
+    """
     cfg = settings.alerting
     contacts = {d.id: d.contact for d in settings.departments}
+    if register is None:
+        register = Register.merge(settings.accounts)
     platform = alert.account_platform
-    account = settings.account(platform, alert.account) if platform and alert.account else None
+    account = register.get(platform, alert.account) if platform and alert.account else None
     targets: dict[tuple[str, str], Target] = {}
     unrouted: list[str] = []
 

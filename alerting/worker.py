@@ -31,7 +31,7 @@ from alerting.channels import Channel, ConsoleChannel
 from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
 from alerting.metrics import AlertingMetrics
 from alerting.render import Message, Renderer, TemplateProblem
-from alerting.routing import delivery_key, route_alert
+from alerting.routing import RoutingDecision, delivery_key, route_alert
 from socmon.index.port import Index
 from socmon.metrics import Metrics
 from socmon.records import (
@@ -44,6 +44,7 @@ from socmon.records import (
     parse_record,
     utcnow,
 )
+from socmon.register import RegisterCache
 from socmon.settings import Settings
 
 if TYPE_CHECKING:
@@ -124,9 +125,16 @@ class AlertDelivery:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         max_records: int = 50,
+        register: RegisterCache | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
+        # Owners change with `socmon accounts owner` while this runs: routing re-reads them.
+        self.register = (
+            register
+            if register is not None
+            else RegisterCache(settings.accounts, index, monotonic=monotonic)
+        )
         self.channels = dict(channels)
         self.dead_letters = dead_letters
         self.metrics = metrics
@@ -165,6 +173,10 @@ class AlertDelivery:
 
     # -- alerts ---------------------------------------------------------------------------------
 
+    def route(self, alert: Alert) -> RoutingDecision:
+        """Who is told about `alert`, by the register in effect (recorded changes included)."""
+        return route_alert(alert, self.settings, self.register.current())
+
     def handle(self, alerts: Sequence[Alert], resend_in_doubt: bool = False) -> list[Delivery]:
         """Deliver a batch of alerts now (digest-timed targets wait for the digest)."""
         self.index.record_alerts(alerts)
@@ -172,7 +184,7 @@ class AlertDelivery:
         # After a worker restart the same alert can come twice, even within one batch.
         seen: set[str] = set()
         for alert in alerts:
-            decision = route_alert(alert, self.settings)
+            decision = self.route(alert)
             settled = self.settled(alert.alert_id, resend_in_doubt)
             groups: dict[str, list[str]] = defaultdict(list)
             for target in decision.now():

@@ -20,7 +20,7 @@ from socmon.records import Alert, describe_validation_error, utcnow
 from socmon.settings import Settings
 
 if TYPE_CHECKING:
-    from stream_processors.governance.register import Register
+    from socmon.register import Register
 
 accounts_app = typer.Typer(
     help="The register of official accounts: reviews, closures, requests, the weekly sweep.",
@@ -59,7 +59,7 @@ def _today(settings: Settings) -> date:
 
 
 def _find(settings: Settings, index: Index, reference: str) -> tuple[Register, OfficialAccount]:
-    from stream_processors.governance.register import UnknownAccount, load_register
+    from socmon.register import UnknownAccount, load_register
 
     register = load_register(settings.accounts, index)
     try:
@@ -91,7 +91,7 @@ def list_accounts(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Every registered account with its owner, status, last post and last review."""
-    from stream_processors.governance.register import load_register
+    from socmon.register import load_register
 
     settings = settings_or_exit(config, data_dir)
     with _index(settings) as index:
@@ -154,7 +154,7 @@ def review_account(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Record the quarterly review of an account (clears its review reminder)."""
-    from stream_processors.governance.register import AccountReview, record_review
+    from socmon.register import AccountReview, record_review
 
     settings = settings_or_exit(config, data_dir)
     with _index(settings) as index:
@@ -184,7 +184,7 @@ def close_account(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Mark an account as closed: the sweep no longer checks it."""
-    from stream_processors.governance.register import AccountClosure, record_closure
+    from socmon.register import AccountClosure, record_closure
 
     settings = settings_or_exit(config, data_dir)
     with _index(settings) as index:
@@ -215,7 +215,7 @@ def change_owner(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Record a new owner or line manager, or that the owner has left."""
-    from stream_processors.governance.register import OwnershipChange, record_ownership_change
+    from socmon.register import OwnershipChange, record_ownership_change
 
     settings = settings_or_exit(config, data_dir)
     with _index(settings) as index:

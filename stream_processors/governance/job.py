@@ -14,8 +14,8 @@ from pydantic import AwareDatetime
 from socmon.config.governance import handle_key
 from socmon.index.port import Index, PostQuery
 from socmon.records import Alert, EnrichedPost, Record
+from socmon.register import Register, load_register
 from socmon.settings import Settings
-from stream_processors.governance.register import Register, load_register
 from stream_processors.governance.sweep import BREACH_WINDOW, SweepPolicy, sweep
 
 SWEEPS = "governance.sweeps"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from socmon.config.governance import GovernanceSettings, OfficialAccount, handle_key
 from socmon.records import Alert, AlertKind, EnrichedPost
-from stream_processors.governance.register import Register
+from socmon.register import Register
 
 # An escalated inactive_account alert (`Alert.escalated`, which routing uses to add the line
 # manager) gets an id of its own, so the owner's first alert does not stop it being delivered.

@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 
 from socmon.index.sqlite import SqliteIndex
-from socmon.settings import ConfigError, load_settings
-from stream_processors.governance.register import (
+from socmon.register import (
     AccountClosure,
     AccountReview,
     OwnershipChange,
@@ -20,6 +19,7 @@ from stream_processors.governance.register import (
     record_ownership_change,
     record_review,
 )
+from socmon.settings import ConfigError, load_settings
 from tests.stream_processors.governance.helpers import account
 
 REGISTER = """\

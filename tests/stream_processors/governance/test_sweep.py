@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from stream_processors.governance.register import Register
+from socmon.register import Register
 from stream_processors.governance.sweep import (
     ESCALATED_SUFFIX,
     SweepPolicy,

@@ -1,24 +1,33 @@
-"""The register of official accounts as the sweep and the CLI see it: the accounts of the
-configuration merged with what the communications team recorded since (reviews, closures,
-ownership changes), which live as documents in the index so every worker and the CLI agree.
+"""The register of official accounts in effect: the accounts of the configuration merged with
+what the communications team recorded since with `socmon accounts` (reviews, closures, ownership
+changes), which live as documents in the index so every stage and the CLI agree on who owns an
+account. The sweep and the CLI read it once per use; alert routing keeps a `RegisterCache`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from socmon.config.governance import OfficialAccount, handle_key
-from socmon.index.port import Index
+from socmon.index.port import Index, IndexUnavailable
 from socmon.records import NonEmpty, Platform, Record, utcnow
+
+log = logging.getLogger(__name__)
 
 REVIEWS = "governance.reviews"
 CLOSURES = "governance.closures"
 OWNERSHIP = "governance.ownership"
+
+REFRESH_SECONDS = 60.0
+"""How old a `RegisterCache` copy may get: a change recorded with `socmon accounts` reaches alert
+routing within a minute, and the index answers three small reads a minute, not three per alert."""
 
 
 class UnknownAccount(LookupError):
@@ -215,3 +224,49 @@ def record_closure(index: Index, closure: AccountClosure) -> None:
 
 def record_ownership_change(index: Index, change: OwnershipChange) -> None:
     index.put_documents(OWNERSHIP, [(change.doc_id, change)])
+
+
+class RegisterCache:
+    """The register in effect for a long-running stage: read from the index, and read again
+    once the copy is `max_age` seconds old (alert routing asks for it on every alert).
+
+    If the index cannot be read when the copy is due, the old copy is kept (and the failure
+    logged) until the next refresh; with no copy yet, `IndexUnavailable` propagates, since the
+    configuration alone could name an owner who has since been replaced.
+    """
+
+    def __init__(
+        self,
+        accounts: Iterable[OfficialAccount],
+        index: Index,
+        *,
+        max_age: float = REFRESH_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.accounts = tuple(accounts)
+        self.index = index
+        self.max_age = max_age
+        self.monotonic = monotonic
+        self._register: Register | None = None
+        self._read_at = 0.0  # when the copy was read
+        self._tried_at = 0.0  # when it was last due, read or not
+
+    def current(self) -> Register:
+        """The register, read again from the index if the copy is `max_age` old."""
+        now = self.monotonic()
+        if self._register is not None and now - self._tried_at < self.max_age:
+            return self._register
+        self._tried_at = now
+        try:
+            self._register = load_register(self.accounts, self.index)
+        except IndexUnavailable as exc:
+            if self._register is None:
+                raise
+            log.warning(
+                "register not refreshed, routing by the copy read %.0f s ago: %s",
+                now - self._read_at,
+                exc,
+            )
+        else:
+            self._read_at = now
+        return self._register
