@@ -133,6 +133,25 @@ class Classification(Record):
     model: str = Field(default="", description="name and version of the model that decided")
 
 
+class CorrectedLabels(Record):
+    """The labels a person set on a post in the dashboard; None means that label was not judged.
+
+    The index keeps them with the post, so a later re-index of the same post (a replay, a
+    redelivery) keeps the person's verdict instead of the classifier's.
+    """
+
+    sentiment: Sentiment | None = None
+    departments: tuple[str, ...] | None = None
+    corrected_by: NonEmpty
+    corrected_at: AwareDatetime
+
+    @property
+    def note(self) -> str:
+        """What the corrected post's reason starts with: who corrected it and when."""
+        when = self.corrected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"corrected by {self.corrected_by} on {when}"
+
+
 class EnrichedPost(Record):
     """A post with its classification, as indexed and routed."""
 
@@ -140,10 +159,55 @@ class EnrichedPost(Record):
     post: Post
     classification: Classification
     enriched_at: AwareDatetime = Field(default_factory=utcnow)
+    correction: CorrectedLabels | None = Field(
+        default=None,
+        description="the labels a person set, already applied (never set by the pipeline)",
+    )
 
     @property
     def key(self) -> str:
         return self.post.key
+
+    def corrected(self, labels: CorrectedLabels) -> EnrichedPost:
+        """This post with a person's labels applied and kept in `correction`.
+
+        A label `labels` leaves unjudged keeps an earlier correction of it, and an earlier
+        correction's note in the reason is replaced, not stacked: so the classifier's post and
+        the already corrected one give the same record, which is what lets the index re-apply a
+        correction when it indexes the post again. A person's verdict is certain: confidence 1.
+        """
+        classification = self.classification
+        reason = classification.reason
+        earlier = self.correction
+        if earlier is not None:
+            labels = labels.model_copy(
+                update={
+                    "sentiment": labels.sentiment or earlier.sentiment,
+                    "departments": (
+                        labels.departments
+                        if labels.departments is not None
+                        else earlier.departments
+                    ),
+                }
+            )
+            if reason == earlier.note:
+                reason = ""
+            elif reason.startswith(f"{earlier.note}; "):
+                reason = reason[len(earlier.note) + 2 :]
+        changes: dict[str, object] = {
+            "confidence": 1.0,
+            "reason": f"{labels.note}; {reason}" if reason else labels.note,
+        }
+        if labels.sentiment is not None:
+            changes["sentiment"] = labels.sentiment
+        if labels.departments is not None:
+            changes["departments"] = labels.departments
+        return self.model_copy(
+            update={
+                "classification": classification.model_copy(update=changes),
+                "correction": labels,
+            }
+        )
 
 
 class Alert(Record):

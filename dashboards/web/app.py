@@ -333,8 +333,9 @@ def effective_labels(
 ) -> tuple[Sentiment, tuple[str, ...]]:
     """The labels a person set, where they set them, else the classifier's.
 
-    The index normally holds the corrected labels already; this also covers a post that the
-    pipeline re-indexed since (a replay writes the classifier's labels again).
+    The index holds the corrected labels already and keeps them when the pipeline indexes the
+    post again; this also covers a post corrected before the index kept corrections with the post
+    (such a post got the classifier's labels back on a replay).
     """
     sentiment = post.classification.sentiment
     departments = post.classification.departments

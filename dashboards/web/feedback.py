@@ -4,7 +4,9 @@ A correction says what a person judged a post's sentiment and departments to be,
 when, and keeps the classifier's own verdict beside it. Corrections live in the index's document
 store (collection ``corrections``), one document per correction, so the history is kept; the
 latest one for a post is the one that counts. The post in the index is rewritten with the
-corrected labels too, so filters, tallies and the monthly report count it as corrected.
+corrected labels too, so filters, tallies and the monthly report count it as corrected, and the
+index keeps them (`EnrichedPost.correction`) when the pipeline indexes the same post again (a
+replay, a redelivery): a person's verdict wins over the classifier's.
 
 Corrections hold no post text: the export reads the text from the index, so a post removed by
 retention or a data-subject erasure leaves the training data with it.
@@ -21,7 +23,15 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from socmon.index.port import Index
-from socmon.records import Classification, EnrichedPost, NonEmpty, Record, Sentiment, utcnow
+from socmon.records import (
+    Classification,
+    CorrectedLabels,
+    EnrichedPost,
+    NonEmpty,
+    Record,
+    Sentiment,
+    utcnow,
+)
 
 CORRECTIONS = "corrections"  # the document store collection
 FeedbackTask = Literal["sentiment", "departments"]
@@ -106,18 +116,16 @@ def record_correction(
 
 
 def apply_correction(post: EnrichedPost, correction: Correction) -> EnrichedPost:
-    """The post with the corrected labels (a person's verdict is certain: confidence 1)."""
-    changes: dict[str, object] = {"confidence": 1.0}
-    if correction.sentiment is not None:
-        changes["sentiment"] = correction.sentiment
-    if correction.departments is not None:
-        changes["departments"] = correction.departments
-    when = correction.corrected_at.strftime("%Y-%m-%d %H:%M UTC")
-    note = f"corrected by {correction.corrected_by} on {when}"
-    reason = post.classification.reason
-    changes["reason"] = f"{note}; {reason}" if reason else note
-    classification = post.classification.model_copy(update=changes)
-    return post.model_copy(update={"classification": classification})
+    """The post with the corrected labels, kept with it so a re-index keeps them too (a person's
+    verdict is certain: confidence 1; labels not judged now keep an earlier correction)."""
+    return post.corrected(
+        CorrectedLabels(
+            sentiment=correction.sentiment,
+            departments=correction.departments,
+            corrected_by=correction.corrected_by,
+            corrected_at=correction.corrected_at,
+        )
+    )
 
 
 def feedback_examples(

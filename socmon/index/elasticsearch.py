@@ -6,7 +6,12 @@ field types). A document carries the fields dashboards need at the top level, pl
 record as JSON in ``record`` (stored, not indexed) so reads rebuild the record exactly.
 
 Writes are bulk ``index`` actions with ``_id`` = the record key, so a replay overwrites instead of
-duplicating. Items rejected with a retryable status (429, 502, 503, 504) are retried alone with
+duplicating. Posts are the exception: a person's correction must survive a re-index, and the
+server cannot apply it (not every Elasticsearch-API server runs scripted updates), so each chunk
+of posts first reads the stored versions and corrections (one ``mget``), applies the corrections,
+and writes conditionally (``create`` for a new post, ``index`` with ``if_seq_no`` for a stored
+one); a post changed in between (409) is read and written again, a bounded number of times.
+Items rejected with a retryable status (429, 502, 503, 504) are retried alone with
 bounded exponential backoff; whatever still fails comes back in `BulkResult.failed` for the caller
 to dead-letter. Writes use ``refresh="wait_for"``: the call returns once the documents are visible
 to search, so a read right after a write sees it (the dashboard, the account sweep and the tests
@@ -16,8 +21,11 @@ price is up to one refresh interval (1 s by default) of extra latency per bulk c
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -33,10 +41,12 @@ from socmon.index.port import (
     PostQuery,
     Stats,
     check_dimensions,
+    keep_corrections,
 )
 from socmon.records import (
     SENTIMENTS,
     Alert,
+    CorrectedLabels,
     DeadLetter,
     Delivery,
     EnrichedPost,
@@ -48,6 +58,10 @@ from socmon.records import (
 from socmon.settings import IndexSettings
 
 RETRYABLE_STATUSES: Final = (429, 502, 503, 504)
+# How often a chunk of posts is read and written again when another writer (the dashboard saving
+# a correction) changed one of them between the read and the write; one retry nearly always does.
+CONFLICT_ATTEMPTS: Final = 3
+_CONFLICT: Final = "version_conflict_engine_exception"
 TEMPLATE_VERSION: Final = 1
 # Above this, a search must page; deliveries per alert and accounts per platform stay far below.
 MAX_RESULT_WINDOW: Final = 10_000
@@ -100,6 +114,16 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "model": _KEYWORD,
             "enriched_at": _DATE,
             "schema_version": {"type": "integer"},
+            # Only on corrected posts: the labels a person set (also inside `record`), read back
+            # before each write so a re-index keeps them, and searchable ("corrected by whom").
+            "correction": {
+                "properties": {
+                    "sentiment": _KEYWORD,
+                    "departments": _KEYWORD,
+                    "corrected_by": _KEYWORD,
+                    "corrected_at": _DATE,
+                }
+            },
             "record": _RECORD,
         },
     },
@@ -180,6 +204,23 @@ def _without_credentials(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class _StoredPost:
+    """What a conditional write of a post needs to know about the stored one."""
+
+    seq_no: int
+    primary_term: int
+    correction: CorrectedLabels | None
+
+
+def _is_conflict(outcome: dict[str, Any]) -> bool:
+    """True if a bulk item failed because the document changed since it was read."""
+    error = outcome.get("error")
+    return (
+        outcome.get("status") == 409 and isinstance(error, dict) and error.get("type") == _CONFLICT
+    )
 
 
 def _describe_item_error(outcome: dict[str, Any]) -> str:
@@ -301,10 +342,22 @@ class ElasticsearchIndex:
             {"_op_type": "index", "_index": index, "_id": doc_id, "_source": source}
             for doc_id, source in documents
         ]
-        if not actions:
-            return BulkResult(written=0)
         written = 0
         failed: list[tuple[str, str]] = []
+        for ok, doc_id, outcome in self._send(index, actions):
+            if ok:
+                written += 1
+            else:
+                failed.append((doc_id, _describe_item_error(outcome)))
+        return BulkResult(written=written, failed=tuple(failed))
+
+    def _send(
+        self, index: str, actions: list[dict[str, Any]]
+    ) -> list[tuple[bool, str, dict[str, Any]]]:
+        """(ok, id, the server's answer) for each bulk action, after the bounded retries."""
+        if not actions:
+            return []
+        outcomes: list[tuple[bool, str, dict[str, Any]]] = []
         with self._calls(f"write {len(actions)} documents to {index}"):
             # streaming_bulk resends only the items that failed with a status in
             # retry_on_status, and retries a whole chunk the cluster rejected with one;
@@ -322,10 +375,58 @@ class ElasticsearchIndex:
                 refresh="wait_for",
             ):
                 outcome = next(iter(item.values()))
+                outcomes.append((ok, str(outcome.get("_id")), outcome))
+        return outcomes
+
+    def _stored_posts(self, keys: Sequence[str]) -> dict[str, _StoredPost]:
+        """The version and correction of each stored post among `keys` (real-time, one mget)."""
+        index = self.indices["posts"]
+        with self._calls(f"read {len(keys)} posts from {index}"):
+            # 404: the index does not exist yet (the bulk write creates it from the template)
+            response = self._client.options(ignore_status=404).mget(
+                index=index, ids=list(keys), source_includes=["correction"]
+            )
+        stored: dict[str, _StoredPost] = {}
+        for doc in response.body.get("docs", ()):
+            if not doc.get("found"):
+                continue
+            labels = (doc.get("_source") or {}).get("correction")
+            stored[doc["_id"]] = _StoredPost(
+                seq_no=int(doc["_seq_no"]),
+                primary_term=int(doc["_primary_term"]),
+                correction=parse_record(CorrectedLabels, json.dumps(labels)) if labels else None,
+            )
+        return stored
+
+    def _upsert_post_chunk(self, posts: Sequence[EnrichedPost]) -> BulkResult:
+        """Write one chunk of posts conditionally on what was read, re-reading on conflicts."""
+        index = self.indices["posts"]
+        pending = list(posts)
+        written = 0
+        failed: list[tuple[str, str]] = []
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            stored = self._stored_posts(list(dict.fromkeys(post.key for post in pending)))
+            corrections = {
+                key: found.correction
+                for key, found in stored.items()
+                if found.correction is not None
+            }
+            # one action per key, the last post of it (as if written one after the other): two
+            # conditional writes of one key in one request would conflict with each other
+            latest = {post.key: post for post in keep_corrections(pending, corrections)}
+            actions = [_post_action(index, post, stored.get(key)) for key, post in latest.items()]
+            copies = Counter(post.key for post in pending)
+            conflicts: set[str] = set()
+            for ok, doc_id, outcome in self._send(index, actions):
                 if ok:
-                    written += 1
+                    written += copies[doc_id]
+                elif _is_conflict(outcome) and attempt < CONFLICT_ATTEMPTS:
+                    conflicts.add(doc_id)
                 else:
-                    failed.append((str(outcome.get("_id")), _describe_item_error(outcome)))
+                    failed.append((doc_id, _describe_item_error(outcome)))
+            pending = [post for post in pending if post.key in conflicts]
+            if not pending:
+                break
         return BulkResult(written=written, failed=tuple(failed))
 
     def _search(self, kind: str, action: str, **request: Any) -> dict[str, Any]:
@@ -400,7 +501,15 @@ class ElasticsearchIndex:
                             raise
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        return self._bulk("posts", ((post.key, _post_document(post)) for post in posts))
+        """Insert or replace, keeping stored corrections: per chunk, one ``mget`` of the stored
+        versions and corrections, then one conditional bulk request (see the module notes)."""
+        written = 0
+        failed: list[tuple[str, str]] = []
+        for start in range(0, len(posts), self.chunk_size):
+            result = self._upsert_post_chunk(posts[start : start + self.chunk_size])
+            written += result.written
+            failed.extend(result.failed)
+        return BulkResult(written=written, failed=tuple(failed))
 
     def get_post(self, key: str) -> EnrichedPost | None:
         source = self._get_source("posts", key)
@@ -734,7 +843,7 @@ def _group_value(dimension: str, key: Any) -> str:
 
 def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
     post, label = enriched.post, enriched.classification
-    return {
+    document: dict[str, Any] = {
         "key": enriched.key,
         "platform": post.platform,
         "post_id": post.post_id,
@@ -760,6 +869,23 @@ def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
         "enriched_at": _iso(enriched.enriched_at, "EnrichedPost.enriched_at"),
         "schema_version": enriched.schema_version,
         "record": enriched.model_dump_json(),
+    }
+    # only when corrected, so an index whose mapping predates the field still takes the rest
+    if enriched.correction is not None:
+        document["correction"] = enriched.correction.model_dump(mode="json")
+    return document
+
+
+def _post_action(index: str, post: EnrichedPost, stored: _StoredPost | None) -> dict[str, Any]:
+    """A bulk action that writes `post` only if the stored post is still the one read."""
+    action: dict[str, Any] = {"_index": index, "_id": post.key, "_source": _post_document(post)}
+    if stored is None:
+        return {"_op_type": "create", **action}
+    return {
+        "_op_type": "index",
+        "if_seq_no": stored.seq_no,
+        "if_primary_term": stored.primary_term,
+        **action,
     }
 
 

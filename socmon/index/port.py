@@ -2,18 +2,20 @@
 
 Two adapters implement it: `socmon.index.sqlite.SqliteIndex` (embedded default) and
 `socmon.index.elasticsearch.ElasticsearchIndex` (deployments). Every write is an idempotent upsert
-by a stable id (``platform:post_id`` for posts), so a replay never duplicates.
+by a stable id (``platform:post_id`` for posts), so a replay never duplicates, and a person's
+correction of a post's labels survives the pipeline indexing that post again (`Index.upsert_posts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, get_args
 
 from socmon.records import (
     Alert,
+    CorrectedLabels,
     DeadLetter,
     Delivery,
     EnrichedPost,
@@ -80,7 +82,16 @@ class Index(Protocol):
         """Create tables or the index template (idempotent); IndexUnavailable if unreachable."""
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        """Insert or replace by ``platform:post_id``."""
+        """Insert or replace by ``platform:post_id``, except that a person's correction wins.
+
+        A post with `EnrichedPost.correction` set (the dashboard's write) replaces the stored one
+        and its correction with it. A post without one (the pipeline's write: a replay, a
+        redelivery, a re-classification) over a stored post that has one is written with that
+        correction applied (`EnrichedPost.corrected`, see `keep_corrections`), in the same
+        atomic step as the write, so a correction made meanwhile is never lost. Writing the same
+        posts again gives the same stored posts. A correction goes with its post on retention
+        and erasure.
+        """
 
     def get_post(self, key: str) -> EnrichedPost | None: ...
 
@@ -138,6 +149,27 @@ class Index(Protocol):
     def stats(self) -> Stats: ...
 
     def close(self) -> None: ...
+
+
+def keep_corrections(
+    posts: Sequence[EnrichedPost], stored: Mapping[str, CorrectedLabels]
+) -> list[EnrichedPost]:
+    """`posts` as `Index.upsert_posts` writes them, given the corrections stored by post key.
+
+    A post without a correction gets the stored one (or the one an earlier post of the same key
+    in `posts` carries) applied; a post with a correction is written as it is. For the adapters.
+    """
+    latest = dict(stored)
+    written: list[EnrichedPost] = []
+    for post in posts:
+        if post.correction is not None:
+            latest[post.key] = post.correction
+            written.append(post)
+        elif (labels := latest.get(post.key)) is not None:
+            written.append(post.corrected(labels))
+        else:
+            written.append(post)
+    return written
 
 
 def check_dimensions(by: Sequence[str]) -> tuple[PostDimension, ...]:

@@ -26,10 +26,12 @@ from socmon.index.port import (
     PostQuery,
     Stats,
     check_dimensions,
+    keep_corrections,
 )
 from socmon.records import (
     SENTIMENTS,
     Alert,
+    CorrectedLabels,
     DeadLetter,
     Delivery,
     EnrichedPost,
@@ -291,8 +293,13 @@ class SqliteIndex:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        rows = [_post_row(post) for post in posts]
+        """Insert or replace; a stored correction is read and re-applied in the same write
+        transaction, so a correction committed by another process cannot slip in between."""
+        if not posts:
+            return BulkResult(written=0)
         with self._write() as conn:
+            stored = _stored_corrections(conn, [p.key for p in posts if p.correction is None])
+            rows = [_post_row(post) for post in keep_corrections(posts, stored)]
             conn.executemany(_UPSERT_POST, rows)
         return BulkResult(written=len(rows))
 
@@ -565,6 +572,21 @@ def _post_conditions(query: PostQuery) -> tuple[str, list[Any]] | None:
         clauses.append("posts.created_at < ?")
         params.append(_micros(query.until, "PostQuery.until"))
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _stored_corrections(
+    conn: sqlite3.Connection, keys: Sequence[str]
+) -> dict[str, CorrectedLabels]:
+    """The corrections kept with the stored posts of these keys (the key index finds each)."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        "SELECT key, json_extract(record, '$.correction') FROM posts"
+        " WHERE key IN (SELECT value FROM json_each(?))"
+        " AND json_extract(record, '$.correction') IS NOT NULL",
+        (json.dumps(list(keys)),),
+    ).fetchall()
+    return {key: parse_record(CorrectedLabels, labels) for key, labels in rows}
 
 
 def _post_row(enriched: EnrichedPost) -> dict[str, Any]:

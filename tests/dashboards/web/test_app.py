@@ -309,6 +309,20 @@ def test_a_correction_is_stored_with_who_and_when_and_shown(
     assert set(row_keys(logged_in.get("/posts?sentiment=concern").text)) == {seeded.old}
 
 
+def test_a_replay_of_a_corrected_post_keeps_the_correction_in_lists_and_filters(
+    logged_in: TestClient, index: SqliteIndex, seeded: Seeded
+) -> None:
+    classified = index.get_post(seeded.parking)
+    assert classified is not None
+    correct(logged_in, seeded.parking, sentiment="neutral", department=["estates"])
+    index.upsert_posts([classified])  # the pipeline indexes the post again: classifier's labels
+    stored = index.get_post(seeded.parking)
+    assert stored is not None
+    assert stored.classification.sentiment == "neutral"
+    assert seeded.parking in row_keys(logged_in.get("/posts?sentiment=neutral").text)
+    assert seeded.parking not in row_keys(logged_in.get("/posts?sentiment=concern").text)
+
+
 def test_a_correction_that_changes_nothing_stores_nothing(
     logged_in: TestClient, index: SqliteIndex, seeded: Seeded
 ) -> None:

@@ -53,6 +53,50 @@ def test_a_correction_keeps_the_classifier_s_verdict_beside_the_person_s(
     assert rewritten.reason.startswith("corrected by alice on 2026-11-02 10:00 UTC")
 
 
+def test_a_replay_of_the_post_keeps_the_person_s_labels(index: SqliteIndex, seeded: Seeded) -> None:
+    classified = post(index, seeded.parking)
+    record_correction(
+        index,
+        classified,
+        corrected_by="alice",
+        sentiment="neutral",
+        departments=["estates", "wards"],
+        now=T,
+    )
+    corrected = post(index, seeded.parking)
+    index.upsert_posts([classified])  # a connector replay or a Kafka redelivery
+    assert post(index, seeded.parking) == corrected
+    label = corrected.classification
+    assert (label.sentiment, label.departments) == ("neutral", ("estates", "wards"))
+    assert corrected.correction is not None
+    assert corrected.correction.corrected_by == "alice"
+
+
+def test_a_second_correction_replaces_the_note_instead_of_stacking_it(
+    index: SqliteIndex, seeded: Seeded
+) -> None:
+    record_correction(
+        index,
+        post(index, seeded.parking),
+        corrected_by="alice",
+        sentiment="compliment",
+        departments=None,
+        now=T,
+    )
+    record_correction(
+        index,
+        post(index, seeded.parking),
+        corrected_by="bob",
+        sentiment=None,
+        departments=["wards"],
+        now=T + timedelta(hours=1),
+    )
+    label = post(index, seeded.parking).classification
+    assert (label.sentiment, label.departments) == ("compliment", ("wards",))
+    assert label.reason.startswith("corrected by bob on 2026-11-02 11:00 UTC")
+    assert "alice" not in label.reason
+
+
 def test_only_the_labels_that_changed_are_recorded(index: SqliteIndex, seeded: Seeded) -> None:
     correction = record_correction(
         index,

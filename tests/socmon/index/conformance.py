@@ -18,6 +18,7 @@ from socmon.records import (
     AlertKind,
     Breach,
     Classification,
+    CorrectedLabels,
     DeadLetter,
     Delivery,
     EnrichedPost,
@@ -167,6 +168,26 @@ def make_deadletter(origin: str, *, created_at: datetime = T0) -> DeadLetter:
         payload='{"platform": "twitter"}',
         created_at=created_at,
     )
+
+
+def correct(
+    index: Index,
+    key: str,
+    *,
+    sentiment: Sentiment | None = None,
+    departments: tuple[str, ...] | None = None,
+    by: str = "alice",
+    at: datetime = T0 + DAY,
+) -> EnrichedPost:
+    """Correct the stored post as the dashboard does (rewrite it with the labels); returns it."""
+    stored = index.get_post(key)
+    assert stored is not None, f"no post {key} to correct"
+    labels = CorrectedLabels(
+        sentiment=sentiment, departments=departments, corrected_by=by, corrected_at=at
+    )
+    corrected = stored.corrected(labels)
+    index.upsert_posts([corrected])
+    return corrected
 
 
 def keys(posts: list[EnrichedPost]) -> list[str]:
@@ -582,6 +603,95 @@ class IndexContract:
         counts = index.count_posts(PostQuery(), by=("account",))
         assert len(counts) == 1203
         assert set(counts.values()) == {1}
+
+    # -- a person's correction against the pipeline's re-index -------------------------------
+
+    def test_a_correction_survives_a_re_index_of_the_same_post(self, index: RetainingIndex) -> None:
+        original = make_post("1", text="the car park barrier was broken", sentiment="concern")
+        index.upsert_posts([original])
+        corrected = correct(index, original.key, sentiment="compliment")
+        # a connector replay or a Kafka redelivery: the classifier's label again
+        result = index.upsert_posts([original])
+        assert (result.written, result.failed) == (1, ())
+        stored = index.get_post(original.key)
+        assert stored == corrected
+        assert stored is not None
+        assert stored.classification.sentiment == "compliment"
+        assert stored.correction is not None
+        assert stored.correction.corrected_by == "alice"
+        assert keys(index.search_posts(PostQuery(sentiment="compliment"))) == [original.key]
+        assert index.search_posts(PostQuery(sentiment="concern")) == []
+        assert keys(index.search_posts(PostQuery(text="barrier", sentiment="compliment"))) == [
+            original.key
+        ]
+        assert index.count_posts(PostQuery(), by=("sentiment",)) == {("compliment",): 1}
+        assert index.stats().by_sentiment == {"compliment": 1, "concern": 0, "neutral": 0}
+
+    def test_a_re_index_keeps_the_correction_and_takes_everything_else(
+        self, index: RetainingIndex
+    ) -> None:
+        index.upsert_posts([make_post("1", sentiment="concern", departments=("estates",))])
+        correct(index, "twitter:1", departments=("wards",))
+        newer = make_post(
+            "1", text="edited: the ward was cold", sentiment="neutral", urgent=True, abusive=True
+        )
+        index.upsert_posts([newer])
+        stored = index.get_post("twitter:1")
+        assert stored is not None
+        assert stored.post == newer.post
+        label = stored.classification
+        # only departments were judged: the classifier's new sentiment stands
+        assert (label.sentiment, label.departments) == ("neutral", ("wards",))
+        assert (label.urgent, label.abusive, label.confidence) == (True, True, 1.0)
+        assert label.reason == "corrected by alice on 2025-03-04 09:00 UTC"
+        assert keys(index.search_posts(PostQuery(department="wards"))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(department="estates")) == []
+        assert keys(index.search_posts(PostQuery(text="cold"))) == ["twitter:1"]
+
+    def test_later_corrections_win_label_by_label_over_a_re_index(
+        self, index: RetainingIndex
+    ) -> None:
+        original = make_post("1", sentiment="concern", departments=("estates",))
+        index.upsert_posts([original])
+        correct(index, original.key, sentiment="compliment", departments=("wards",))
+        correct(index, original.key, sentiment="neutral", by="bob", at=T0 + 2 * DAY)
+        index.upsert_posts([original])
+        stored = index.get_post(original.key)
+        assert stored is not None
+        assert (stored.classification.sentiment, stored.classification.departments) == (
+            "neutral",
+            ("wards",),
+        )
+        assert stored.classification.reason == "corrected by bob on 2025-03-05 09:00 UTC"
+        assert keys(index.search_posts(PostQuery(sentiment="neutral", department="wards"))) == [
+            original.key
+        ]
+
+    def test_a_batch_re_index_keeps_only_the_corrected_posts_corrections(
+        self, index: RetainingIndex
+    ) -> None:
+        posts = [make_post(str(n), sentiment="concern") for n in range(5)]
+        index.upsert_posts(posts)
+        correct(index, "twitter:2", sentiment="compliment")
+        # the same post twice in one batch, as a redelivery inside one batch would give
+        result = index.upsert_posts([*posts, posts[2]])
+        assert (result.written, result.failed) == (6, ())
+        assert keys(index.search_posts(PostQuery(sentiment="compliment"))) == ["twitter:2"]
+        assert index.count_posts(PostQuery(), by=("sentiment",)) == {
+            ("compliment",): 1,
+            ("concern",): 4,
+        }
+        for post in posts:
+            if post.key != "twitter:2":
+                assert index.get_post(post.key) == post
+
+    def test_a_correction_goes_with_its_post_on_erasure(self, index: RetainingIndex) -> None:
+        original = make_post("1", author="@Jane_Doe", sentiment="concern")
+        index.upsert_posts([original])
+        correct(index, original.key, sentiment="compliment")
+        assert index.erase_author("jane_doe") == 1
+        index.upsert_posts([original])  # collected again later: a new post, nobody judged it
+        assert index.get_post(original.key) == original
 
     # -- retention and erasure ----------------------------------------------------------------
 

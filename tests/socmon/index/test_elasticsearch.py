@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -16,12 +16,17 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, ObjectAp
 from elasticsearch import ApiError, Elasticsearch
 from pydantic import SecretStr
 
-from socmon.index.elasticsearch import MAPPINGS, RETRYABLE_STATUSES, ElasticsearchIndex
-from socmon.index.port import IndexUnavailable
-from socmon.records import Alert
+from socmon.index.elasticsearch import (
+    CONFLICT_ATTEMPTS,
+    MAPPINGS,
+    RETRYABLE_STATUSES,
+    ElasticsearchIndex,
+)
+from socmon.index.port import IndexUnavailable, PostQuery
+from socmon.records import Alert, Sentiment
 from socmon.settings import IndexSettings
 from tests.servers import CompatibleJsonNode, free_port
-from tests.socmon.index.conformance import IndexContract, make_post
+from tests.socmon.index.conformance import DAY, T0, IndexContract, correct, make_post
 
 
 def unique_prefix() -> str:
@@ -49,8 +54,8 @@ class RejectingClient(Elasticsearch):
 
     ``rejections`` maps a document id to the statuses its next attempts get, in order (then it
     goes through); ``request_errors`` are statuses for whole bulk requests, one per request. With
-    ``forward=False`` nothing reaches a server and every other item is answered ``201``.
-    Every bulk request's document ids are recorded in ``attempts``.
+    ``forward=False`` nothing reaches a server: every other item is answered ``201`` and every
+    ``mget`` finds nothing. Every bulk request's document ids are recorded in ``attempts``.
     """
 
     def __init__(
@@ -76,10 +81,17 @@ class RejectingClient(Elasticsearch):
         clone.attempts = self.attempts
         return clone
 
+    def mget(self, **kwargs: Any) -> Any:
+        if self.forward:
+            return super().mget(**kwargs)
+        docs = [{"_id": doc_id, "found": False} for doc_id in kwargs.get("ids") or ()]
+        return ObjectApiResponse(body={"docs": docs}, meta=response_meta(200))
+
     def bulk(self, *, operations: Sequence[Any] | None = None, **kwargs: Any) -> Any:
         lines = [json.loads(op) if isinstance(op, bytes | str) else op for op in operations or ()]
-        pairs = list(zip(lines[::2], lines[1::2], strict=True))  # index actions carry a source
-        ids = [action["index"]["_id"] for action, _ in pairs]
+        # index and create actions carry a source; {"create": {"_id": ...}} names its operation
+        pairs = list(zip(lines[::2], lines[1::2], strict=True))
+        ids = [next(iter(action.values()))["_id"] for action, _ in pairs]
         self.attempts.append(ids)
         if self.request_errors:
             status = self.request_errors.pop(0)
@@ -89,19 +101,21 @@ class RejectingClient(Elasticsearch):
         injected: dict[int, dict[str, Any]] = {}
         passed: list[dict[str, Any]] = []
         for position, (action, source) in enumerate(pairs):
-            doc_id = action["index"]["_id"]
-            statuses = self.rejections.get(doc_id)
+            [(op, meta)] = action.items()
+            statuses = self.rejections.get(meta["_id"])
             if statuses:
                 status = statuses.pop(0)
                 error = {"type": "es_rejected_execution_exception", "reason": "injected"}
-                injected[position] = {"index": {"_id": doc_id, "status": status, "error": error}}
+                injected[position] = {op: {"_id": meta["_id"], "status": status, "error": error}}
             else:
                 passed += [action, source]
         if self.forward and passed:
             server_items = iter(super().bulk(operations=passed, **kwargs).body["items"])
         else:
             server_items = iter(
-                {"index": {"_id": action["index"]["_id"], "status": 201}} for action in passed[::2]
+                {op: {"_id": meta["_id"], "status": 201}}
+                for action in passed[::2]
+                for op, meta in action.items()
             )
         items = [
             injected[position] if position in injected else next(server_items)
@@ -147,7 +161,7 @@ def test_setup_installs_a_template_per_index_with_the_declared_mappings(
 
 def test_posts_mapping_has_the_types_dashboards_rely_on() -> None:
     fields = MAPPINGS["posts"]["properties"]
-    types = {name: spec["type"] for name, spec in fields.items()}
+    types = {name: spec.get("type", "object") for name, spec in fields.items()}
     for keyword in ("key", "post_id", "platform", "account", "sentiment", "departments", "kind"):
         assert types[keyword] == "keyword", keyword
     assert types["author"] == "keyword"
@@ -201,6 +215,102 @@ def test_an_alert_about_an_account_is_charted_under_its_platform(
         index=f"{prefix}-alerts", query={"term": {"platform": "facebook"}}
     )
     assert [hit["_id"] for hit in found["hits"]["hits"]] == [quiet.alert_id]
+
+
+# -- corrections against the pipeline's writes, on the real server ---------------------------
+
+
+class InterleavingClient(Elasticsearch):
+    """A client that runs ``meanwhile`` right after each ``mget`` has answered, so another
+    writer's change lands between the adapter's read of the stored posts and its bulk write."""
+
+    def __init__(
+        self, *args: Any, meanwhile: Callable[[], None] = lambda: None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.meanwhile = meanwhile
+
+    def options(self, **kwargs: Any) -> InterleavingClient:
+        clone = super().options(**kwargs)
+        clone.meanwhile = self.meanwhile
+        return clone
+
+    def mget(self, **kwargs: Any) -> Any:
+        answer = super().mget(**kwargs)
+        self.meanwhile()
+        return answer
+
+
+def test_a_correction_saved_between_the_read_and_the_write_is_kept(
+    elasticsearch_url: str, elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    dashboard = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    dashboard.setup()
+    original = make_post("1", sentiment="concern")
+    dashboard.upsert_posts([original])
+    saved: list[str] = []
+
+    def correct_once() -> None:
+        if not saved:
+            saved.append(correct(dashboard, original.key, sentiment="compliment").key)
+
+    client = InterleavingClient(
+        elasticsearch_url, node_class=CompatibleJsonNode, meanwhile=correct_once
+    )
+    worker = ElasticsearchIndex(client, index_prefix=prefix)
+    result = worker.upsert_posts([original, make_post("2", sentiment="concern")])
+    assert (result.written, result.failed) == (2, ())
+    assert saved == [original.key]
+    stored = dashboard.get_post(original.key)
+    assert stored is not None
+    assert stored.classification.sentiment == "compliment"
+    assert [p.key for p in dashboard.search_posts(PostQuery(sentiment="compliment"))] == [
+        original.key
+    ]
+
+
+def test_a_post_changed_on_every_attempt_is_returned_as_failed(
+    elasticsearch_url: str, elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    dashboard = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    dashboard.setup()
+    dashboard.upsert_posts([make_post("1", sentiment="concern"), make_post("2")])
+    alternating: tuple[Sentiment, ...] = ("compliment", "neutral")
+    corrections = iter(alternating * CONFLICT_ATTEMPTS)
+
+    def correct_again() -> None:
+        correct(dashboard, "twitter:1", sentiment=next(corrections), at=T0 + DAY)
+
+    client = InterleavingClient(
+        elasticsearch_url, node_class=CompatibleJsonNode, meanwhile=correct_again
+    )
+    worker = ElasticsearchIndex(client, index_prefix=prefix)
+    result = worker.upsert_posts([make_post("1", sentiment="concern"), make_post("2")])
+    assert result.written == 1
+    assert [doc_id for doc_id, _ in result.failed] == ["twitter:1"]
+    assert result.failed[0][1].startswith("409 version_conflict_engine_exception")
+    stored = dashboard.get_post("twitter:1")
+    assert stored is not None
+    assert stored.correction is not None  # the person's last write stands
+
+
+def test_a_corrected_post_carries_who_corrected_it_for_dashboards(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    index.upsert_posts([make_post("1", sentiment="concern"), make_post("2")])
+    correct(index, "twitter:1", sentiment="compliment", by="alice")
+    index.upsert_posts([make_post("1", sentiment="concern")])
+    found = elasticsearch_client.search(
+        index=f"{prefix}-posts",
+        query={"term": {"correction.corrected_by": "alice"}},
+    )
+    assert [hit["_id"] for hit in found["hits"]["hits"]] == ["twitter:1"]
+    source = found["hits"]["hits"][0]["_source"]
+    assert (source["sentiment"], source["correction"]["sentiment"]) == ("compliment", "compliment")
+    plain = elasticsearch_client.get(index=f"{prefix}-posts", id="twitter:2")["_source"]
+    assert "correction" not in plain
 
 
 # -- rejected bulk items, against the real server ------------------------------------------
