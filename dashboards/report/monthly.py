@@ -18,6 +18,7 @@ from pydantic import ConfigDict
 from dashboards.report.themes import Theme, top_themes
 from socmon.index.port import NO_VALUE, Index, PostQuery
 from socmon.records import SENTIMENTS, Alert, Record, RecordError, utcnow
+from socmon.register import load_register
 from socmon.settings import Settings
 
 ACCOUNT_REQUESTS = "governance.account_requests"
@@ -288,7 +289,8 @@ def _account_activity(
     month_end = (month.end - timedelta(days=1)).date()
     activity: list[AccountActivity] = []
     registered: set[tuple[str, str]] = set()
-    for entry in settings.accounts:
+    # the register in effect: owner changes and closures recorded with `socmon accounts`
+    for entry in load_register(settings.accounts, index).accounts:
         if entry.status != "active":
             continue
         key = (entry.platform, _normalised(entry.handle))

@@ -60,6 +60,7 @@ from dashboards.web.views import (
 )
 from socmon.index.port import Index
 from socmon.records import SENTIMENTS, EnrichedPost, Sentiment, utcnow
+from socmon.register import load_register
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,10 @@ class Dashboard:
 
     def accounts(self, request: Request) -> Response:
         """The register of official accounts with each one's last post and status."""
-        rows = account_rows(self.settings, self.index.last_post_per_account(), self.today())
+        register = load_register(self.settings.accounts, self.index)
+        rows = account_rows(
+            self.settings, self.index.last_post_per_account(), self.today(), register.accounts
+        )
         return self.render(
             request,
             "accounts.html",

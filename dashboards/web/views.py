@@ -7,7 +7,7 @@ account's last post and status, and who was alerted about a post.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import get_args
@@ -188,9 +188,13 @@ def _add_months(day: date, months: int) -> date:
 
 
 def account_rows(
-    settings: Settings, last_posts: Mapping[tuple[str, str], datetime], today: date
+    settings: Settings,
+    last_posts: Mapping[tuple[str, str], datetime],
+    today: date,
+    accounts: Sequence[OfficialAccount] | None = None,
 ) -> list[AccountRow]:
-    """The register with each account's last post and status, then unregistered accounts."""
+    """The register (``accounts``: the one in effect, default the configured one) with each
+    account's last post and status, then unregistered accounts."""
     newest: dict[tuple[str, str], datetime] = {}
     shown: dict[tuple[str, str], tuple[str, str]] = {}
     for (platform, handle), when in last_posts.items():
@@ -201,7 +205,7 @@ def account_rows(
     rows: list[AccountRow] = []
     registered: set[tuple[str, str]] = set()
     review_months = settings.governance.review_interval_months
-    for acc in settings.accounts:
+    for acc in settings.accounts if accounts is None else accounts:
         registered.add(acc.key)
         last = newest.get(acc.key)
         notes: list[str] = []

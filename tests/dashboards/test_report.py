@@ -412,3 +412,41 @@ def test_themes_prefer_pairs_and_count_each_post_once() -> None:
     assert themes[:2] == [Theme("car park", 3), Theme("parking fees", 2)]
     assert Theme("car", 3) not in themes  # adds nothing beyond "car park"
     assert top_themes(["only once"]) == []
+
+
+def test_the_accounts_table_uses_the_register_in_effect(
+    backend: Backend,  # noqa: F811
+    settings: Settings,
+) -> None:
+    from socmon.register import (
+        AccountClosure,
+        OwnershipChange,
+        record_closure,
+        record_ownership_change,
+    )
+
+    fill(backend.index)
+    record_ownership_change(
+        backend.index,
+        OwnershipChange(
+            platform="twitter",
+            handle="NorthbrookNHS",
+            changed_on=date(2026, 10, 2),
+            changed_by="Comms",
+            owner="Ada Mensah",
+        ),
+    )
+    record_closure(
+        backend.index,
+        AccountClosure(
+            platform="facebook",
+            handle="NorthbrookHospitals",
+            closed_on=date(2026, 10, 20),
+            closed_by="Comms",
+            reason="merged into the main page",
+        ),
+    )
+    report = build_report(backend.index, settings, OCTOBER, now=GENERATED)
+    registered = {a.handle: a for a in report.accounts if a.registered}
+    assert registered["NorthbrookNHS"].owner == "Ada Mensah"
+    assert "NorthbrookHospitals" not in registered

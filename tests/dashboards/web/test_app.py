@@ -357,3 +357,26 @@ def test_the_register_shows_last_post_and_status(logged_in: TestClient) -> None:
     assert "Active" in rows["twitter:NorthbrookMaternity"]
     assert "No post seen" in rows["facebook:NorthbrookHospitals"]
     assert "Grace Okafor" in rows["twitter:NorthbrookMaternity"]
+
+
+def test_the_register_shows_an_owner_change_recorded_with_socmon_accounts(
+    logged_in: TestClient, index: SqliteIndex
+) -> None:
+    from datetime import date
+
+    from socmon.register import OwnershipChange, record_ownership_change
+
+    record_ownership_change(
+        index,
+        OwnershipChange(
+            platform="twitter",
+            handle="NorthbrookMaternity",
+            changed_on=date(2026, 10, 1),
+            changed_by="Comms",
+            owner="Ada Mensah",
+        ),
+    )
+    page = logged_in.get("/accounts").text
+    rows = dict(re.findall(r'<tr data-account="([^"]+)">(.*?)</tr>', page, flags=re.S))
+    assert "Ada Mensah" in rows["twitter:NorthbrookMaternity"]
+    assert "Grace Okafor" not in rows["twitter:NorthbrookMaternity"]
