@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench eval lock clean
+.PHONY: run test lint bench eval transformer eval-transformer lock clean
+TORCH_WHEELS ?= /opt/wheels
+TRANSFORMER_STAMP := $(VENV)/.transformer
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +37,25 @@ eval: $(STAMP)
 	$(BIN)/python -m stream_processors.classify.evaluate --markdown
 	$(BIN)/python -m stream_processors.classify.rules_eval --markdown
 
+## transformer: add the optional transformer model's extra (PyTorch CPU from $(TORCH_WHEELS))
+transformer: $(TRANSFORMER_STAMP)
+$(TRANSFORMER_STAMP): $(STAMP) requirements-transformer.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --find-links $(TORCH_WHEELS) \
+		-c requirements-transformer.lock -e '.[dev,transformer]'
+	@touch $(TRANSFORMER_STAMP)
+
+## eval-transformer: fine-tune and measure the optional transformer models (about 1 h on 2 cores)
+eval-transformer: $(TRANSFORMER_STAMP)
+	$(BIN)/python -m stream_processors.classify.evaluate_transformer --markdown
+
 ## lock: re-resolve requirements.lock from pyproject.toml (needs the registry)
 lock:
 	@test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	echo "torch==2.13.0+cpu" > $(VENV)/torch-cpu.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra transformer \
+		--find-links $(TORCH_WHEELS) --override $(VENV)/torch-cpu.txt pyproject.toml \
+		-o requirements-transformer.lock
 
 clean:
 	rm -rf $(VENV) .socmon .pytest_cache .mypy_cache .ruff_cache

@@ -181,7 +181,7 @@ def _classify(settings: Settings, text: str, kind: PostKind) -> Classification:
     """One text through the pipeline's classifier (for `socmon routes explain --text`)."""
     from stream_processors.classify.classifier import PostClassifier, PostText
 
-    return PostClassifier(settings.departments).classify(PostText(text=text, kind=kind))
+    return PostClassifier.from_settings(settings).classify(PostText(text=text, kind=kind))
 
 
 def _register_stages() -> None:

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from socmon.config import Section
 from socmon.config.alerting import AlertingSettings
+from socmon.config.classifier import ClassifierSettings
 from socmon.config.connectors import ConnectorSettings
 from socmon.config.dashboard import DashboardSettings
 from socmon.config.governance import GovernanceSettings, OfficialAccount, with_register_file
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     alerting: AlertingSettings = AlertingSettings()
     governance: GovernanceSettings = GovernanceSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
     departments: list[Department] = []
     accounts: list[OfficialAccount] = []
 

@@ -70,7 +70,7 @@ def create_app(
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
     )
-    classifier = classifier or PostClassifier(settings.departments)
+    classifier = classifier or PostClassifier.from_settings(settings)
 
     def raw_topic(name: str) -> Any:
         return app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw")

@@ -27,7 +27,7 @@ def classify(config: ConfigOpt = None) -> None:
     from stream_processors.classify.cli import classify_stream
 
     settings = settings_or_exit(config)
-    raise typer.Exit(classify_stream(sys.stdin, sys.stdout, settings.departments))
+    raise typer.Exit(classify_stream(sys.stdin, sys.stdout, settings))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from stream_processors.classify.sentiment import MODELS_DIR, LinearTextModel, ModelFileError
+from stream_processors.classify.sentiment import (
+    MODELS_DIR,
+    LinearTextModel,
+    ModelFileError,
+    TextModel,
+    load_text_model,
+)
 
 ABUSE_CLASSES = ("not_abusive", "abusive")
 DEFAULT_THRESHOLD = 0.5
@@ -29,7 +35,7 @@ class AbuseResult:
 class AbuseModel:
     """Flags abusive posts; ``predict`` works on batches."""
 
-    def __init__(self, model: LinearTextModel) -> None:
+    def __init__(self, model: TextModel) -> None:
         if tuple(model.classes) != ABUSE_CLASSES:
             msg = f"an abuse model needs the classes {ABUSE_CLASSES}, not {model.classes}"
             raise ModelFileError(msg)
@@ -38,7 +44,15 @@ class AbuseModel:
         self.threshold = float(model.metadata.get("threshold", DEFAULT_THRESHOLD))
 
     @property
+    def text_model(self) -> TextModel:
+        """The model underneath, linear or transformer."""
+        return self._model
+
+    @property
     def linear(self) -> LinearTextModel:
+        if not isinstance(self._model, LinearTextModel):
+            msg = f"{self.name} is not a linear model"
+            raise TypeError(msg)
         return self._model
 
     @property
@@ -74,7 +88,7 @@ class AbuseModel:
 
     @classmethod
     def load(cls, path: str | Path) -> AbuseModel:
-        return cls(LinearTextModel.load(path))
+        return cls(load_text_model(path, explainer_folder=MODELS_DIR / "abuse"))
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from socmon.records import Classification, Media, PostKind
-from socmon.settings import Department
+from socmon.settings import Department, Settings
 from stream_processors.classify.abuse import AbuseModel
 from stream_processors.classify.abuse import load_default as load_abuse
 from stream_processors.classify.departments import DepartmentMatcher
@@ -42,6 +42,15 @@ class PostClassifier:
         self.sentiment = sentiment or load_sentiment()
         self.abuse = abuse or load_abuse()
         self.name = f"{self.sentiment.name}+{self.abuse.name}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PostClassifier:
+        """The departments and the models the config names (``classifier:``), else the bundled
+        models."""
+        chosen = settings.classifier
+        sentiment = SentimentModel.load(chosen.sentiment_model) if chosen.sentiment_model else None
+        abuse = AbuseModel.load(chosen.abuse_model) if chosen.abuse_model else None
+        return cls(settings.departments, sentiment=sentiment, abuse=abuse)
 
     def classify(self, item: PostText) -> Classification:
         return self.classify_many([item])[0]

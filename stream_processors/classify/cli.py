@@ -9,13 +9,13 @@ Lines are classified in batches for speed, and output keeps the input order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from pydantic import TypeAdapter, ValidationError
 
 from socmon.records import Media, PostKind, describe_validation_error
-from socmon.settings import Department
+from socmon.settings import Settings
 from stream_processors.classify.classifier import PostClassifier, PostText
 
 BATCH = 256
@@ -87,9 +87,9 @@ def classify_lines(lines: Iterable[str], classifier: PostClassifier) -> Iterable
     yield from flush()
 
 
-def classify_stream(stdin: TextIO, stdout: TextIO, departments: Sequence[Department]) -> int:
+def classify_stream(stdin: TextIO, stdout: TextIO, settings: Settings) -> int:
     """Run `socmon classify`; returns the exit code (0 even when some lines were bad)."""
-    classifier = PostClassifier(departments)
+    classifier = PostClassifier.from_settings(settings)
     for result in classify_lines(stdin, classifier):
         stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         stdout.flush()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -485,6 +485,34 @@ class LinearTextModel:
         )
 
 
+class TextModel(Protocol):
+    """What the task wrappers need of a model: ``LinearTextModel`` or the optional
+    ``transformer.TransformerTextModel``."""
+
+    name: str
+    classes: tuple[str, ...]
+    metadata: dict[str, Any]
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, Any]: ...
+
+    def top_words(self, x: Any, row: int, class_index: int, k: int = 3) -> list[str]: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+
+def load_text_model(path: str | Path, explainer_folder: Path | None = None) -> TextModel:
+    """The model in a folder, linear or transformer (``kind`` in its ``model.json``).
+
+    A transformer borrows the linear model in ``explainer_folder`` to name the words behind
+    its labels."""
+    from stream_processors.classify import transformer
+
+    if transformer.model_kind(path) != transformer.KIND:
+        return LinearTextModel.load(path)
+    explainer = LinearTextModel.load(explainer_folder) if explainer_folder else None
+    return transformer.TransformerTextModel.load(path, explainer=explainer)
+
+
 @dataclass(frozen=True)
 class SentimentResult:
     """The sentiment of one post, how sure the model is, and the words that decided it."""
@@ -497,7 +525,7 @@ class SentimentResult:
 class SentimentModel:
     """Classifies posts as compliment, concern or neutral; ``predict`` works on batches."""
 
-    def __init__(self, model: LinearTextModel) -> None:
+    def __init__(self, model: TextModel) -> None:
         if set(model.classes) != set(SENTIMENTS):
             msg = f"a sentiment model needs the classes {SENTIMENTS}, not {model.classes}"
             raise ModelFileError(msg)
@@ -505,7 +533,15 @@ class SentimentModel:
         self.name = model.name
 
     @property
+    def text_model(self) -> TextModel:
+        """The model underneath, linear or transformer."""
+        return self._model
+
+    @property
     def linear(self) -> LinearTextModel:
+        if not isinstance(self._model, LinearTextModel):
+            msg = f"{self.name} is not a linear model"
+            raise TypeError(msg)
         return self._model
 
     @property
@@ -539,7 +575,7 @@ class SentimentModel:
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentModel:
-        return cls(LinearTextModel.load(path))
+        return cls(load_text_model(path, explainer_folder=MODELS_DIR / "sentiment"))
 
 
 @lru_cache(maxsize=1)

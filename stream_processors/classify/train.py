@@ -13,10 +13,10 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,16 +25,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from socmon.records import SENTIMENTS, Sentiment
-from stream_processors.classify.abuse import ABUSE_CLASSES, AbuseModel
+from stream_processors.classify.abuse import ABUSE_CLASSES, DEFAULT_THRESHOLD, AbuseModel
 from stream_processors.classify.sentiment import (
     LEXICON_FEATURES,
     MODELS_DIR,
     FeatureSpec,
     Lexicon,
     LinearTextModel,
+    ModelFileError,
     SentimentModel,
     TextFeatures,
 )
+
+if TYPE_CHECKING:
+    from stream_processors.classify.transformer import FineTuneConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR_ENV = "SOCMON_DATA_DIR"
@@ -56,7 +60,10 @@ PSEUDO_THRESHOLD = 0.5
 PSEUDO_WEIGHT = 0.3
 SENTIMENT_NAME = "tfidf-lexicon-lr-v2"
 ABUSE_NAME = "tfidf-lexicon-nblr-abuse-v2"
+TRANSFORMER_SENTIMENT_NAME = "minilm-ft-sentiment-v1"
+TRANSFORMER_ABUSE_NAME = "minilm-ft-abuse-v1"
 Task = Literal["sentiment", "abuse"]
+ModelKind = Literal["linear", "transformer"]
 
 
 class DataFileError(ValueError):
@@ -630,6 +637,67 @@ def train_abuse(
     return AbuseModel(linear)
 
 
+def transformer_examples(examples: Sequence[SentimentExample]) -> list[SentimentExample]:
+    """The transformer's share of the sentiment recipe: the lexicon-labelled tweets are left out.
+
+    They exist to teach the linear model the vocabulary around sentiment words, which the
+    pretrained encoder already knows; for the transformer they are only slow, noisy labels.
+    """
+    return [e for e in examples if e.group != "lexicon-labelled"]
+
+
+def fine_tune_sentiment(
+    examples: Sequence[SentimentExample],
+    seed: int = 0,
+    config: FineTuneConfig | None = None,
+    name: str = TRANSFORMER_SENTIMENT_NAME,
+    progress: Callable[[str], None] = print,
+) -> SentimentModel:
+    """The optional transformer sentiment model (needs the ``transformer`` extra)."""
+    from stream_processors.classify import transformer
+
+    model = transformer.fine_tune(
+        [e.text for e in examples],
+        [e.label for e in examples],
+        SENTIMENTS,
+        name,
+        weights=[e.weight for e in examples],
+        config=config or transformer.SENTIMENT_FINE_TUNE,
+        seed=seed,
+        explainer=LinearTextModel.load(MODELS_DIR / "sentiment"),
+        progress=progress,
+    )
+    model.metadata["trained_on"] = dict(sorted(Counter(e.group for e in examples).items()))
+    return SentimentModel(model)
+
+
+def fine_tune_abuse(
+    examples: Sequence[AbuseExample],
+    seed: int = 0,
+    config: FineTuneConfig | None = None,
+    name: str = TRANSFORMER_ABUSE_NAME,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Callable[[str], None] = print,
+) -> AbuseModel:
+    """The optional transformer abuse model (needs the ``transformer`` extra)."""
+    from stream_processors.classify import transformer
+
+    model = transformer.fine_tune(
+        [e.text for e in examples],
+        [ABUSE_CLASSES[int(e.abusive)] for e in examples],
+        ABUSE_CLASSES,
+        name,
+        weights=[e.weight for e in examples],
+        config=config or transformer.ABUSE_FINE_TUNE,
+        seed=seed,
+        explainer=LinearTextModel.load(MODELS_DIR / "abuse"),
+        progress=progress,
+    )
+    model.metadata["trained_on"] = dict(sorted(Counter(e.group for e in examples).items()))
+    model.metadata["threshold"] = threshold
+    return AbuseModel(model)
+
+
 # --- command line ---------------------------------------------------------------------------------
 
 
@@ -653,7 +721,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="train on the shared corpora in DIR too (default: $SOCMON_DATA_DIR, ../shared/data)",
     )
-    parser.add_argument("--out", metavar="DIR", help="model folder (default: the committed one)")
+    parser.add_argument(
+        "--model",
+        choices=["linear", "transformer"],
+        default="linear",
+        help="linear (default, fast, bundled) or transformer (optional extra; slower, see README)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="transformer only: passes over the data"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="model folder (default: the committed one; required with --model transformer)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -662,8 +743,15 @@ def main_train(argv: list[str] | None = None) -> int:
     """Train a model from the given files and/or the shared corpora and save it; 0 on success."""
     args = _parser().parse_args(argv)
     task: Task = args.task
+    kind: ModelKind = args.model
     use_shared = args.from_shared_data is not None or not args.data
     shared_dir = Path(args.from_shared_data) if args.from_shared_data else default_data_dir()
+    if kind == "transformer" and not args.out:
+        print(
+            "error: --model transformer needs --out DIR (the bundled folder is the linear model)",
+            file=sys.stderr,
+        )
+        return 2
     out = Path(args.out) if args.out else MODELS_DIR / task
     started = time.perf_counter()
     try:
@@ -675,9 +763,16 @@ def main_train(argv: list[str] | None = None) -> int:
             for path in args.data:
                 print(f"reading {path}", flush=True)
                 sentiment_examples += read_sentiment_file(path)
+            if kind == "transformer":
+                sentiment_examples = transformer_examples(sentiment_examples)
             counts = Counter(e.label for e in sentiment_examples)
-            print(f"training sentiment on {len(sentiment_examples)} examples {dict(counts)}")
-            model: SentimentModel | AbuseModel = train_sentiment(sentiment_examples, args.seed)
+            print(f"training {kind} sentiment on {len(sentiment_examples)} examples {dict(counts)}")
+            if kind == "transformer":
+                model: SentimentModel | AbuseModel = fine_tune_sentiment(
+                    sentiment_examples, args.seed, _fine_tune_config(args, task)
+                )
+            else:
+                model = train_sentiment(sentiment_examples, args.seed)
         else:
             abuse_examples: list[AbuseExample] = []
             if use_shared:
@@ -687,14 +782,24 @@ def main_train(argv: list[str] | None = None) -> int:
                 print(f"reading {path}", flush=True)
                 abuse_examples += read_abuse_file(path)
             positives = sum(e.abusive for e in abuse_examples)
-            print(f"training abuse on {len(abuse_examples)} examples ({positives} abusive)")
-            model = train_abuse(abuse_examples, args.seed)
-    except (DataFileError, OSError, ValueError) as exc:
+            print(f"training {kind} abuse on {len(abuse_examples)} examples ({positives} abusive)")
+            if kind == "transformer":
+                model = fine_tune_abuse(abuse_examples, args.seed, _fine_tune_config(args, task))
+            else:
+                model = train_abuse(abuse_examples, args.seed)
+    except (DataFileError, ModelFileError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     folder = model.save(out)
     print(f"saved {model.name} to {folder} in {time.perf_counter() - started:.1f}s")
     return 0
+
+
+def _fine_tune_config(args: argparse.Namespace, task: Task) -> FineTuneConfig:
+    from stream_processors.classify import transformer
+
+    config = transformer.ABUSE_FINE_TUNE if task == "abuse" else transformer.SENTIMENT_FINE_TUNE
+    return replace(config, epochs=args.epochs) if args.epochs else config
 
 
 if __name__ == "__main__":
