@@ -170,10 +170,10 @@ def erase(
 ) -> None:
     """Erase a person's posts and the alerts quoting them (a data-subject request).
 
-    The erasure is logged (when, how many items, a hash of the handle), never the handle or
-    what was erased.
+    The erasure is logged (when, how many items, a keyed hash of the handle), never the handle
+    or what was erased.
     """
-    from dashboards.privacy import erase_author
+    from dashboards.privacy import erase_author, erasure_key
     from socmon.index.factory import open_index
     from socmon.index.port import IndexUnavailable
 
@@ -188,7 +188,7 @@ def erase(
     try:
         index = open_index(settings)
         try:
-            entry = erase_author(index, author)
+            entry = erase_author(index, author, erasure_key(settings))
         finally:
             index.close()
     except IndexUnavailable as exc:

@@ -4,7 +4,8 @@ Who may see the dashboard matters: it shows members of the public's posts and po
 details. ``auth: local`` keeps users (with hashed passwords) in the index and a signed session
 cookie; ``auth: proxy`` trusts a header set by a reverse proxy that did the login, and only from
 the proxy's own addresses. Secrets come from the environment only
-(``SOCMON_DASHBOARD__SESSION_SECRET``, ``SOCMON_DASHBOARD__ADMIN_PASSWORD``).
+(``SOCMON_DASHBOARD__SESSION_SECRET``, ``SOCMON_DASHBOARD__ADMIN_PASSWORD``,
+``SOCMON_DASHBOARD__ERASURE_KEY``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class DashboardSettings(Section):
     )
     timezone: TimeZoneName = Field(
         default="Europe/London", description="how times and days are shown"
+    )
+    erasure_key: SecretStr | None = Field(
+        default=None,
+        description="key of the keyed hash in the erasure log; when unset a random one is made "
+        "once and kept in <data_dir>/erasure.key (mode 600)",
     )
 
     @field_validator("trusted_proxies")

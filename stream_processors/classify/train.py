@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from stream_processors.classify.transformer import FineTuneConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR_ENV = "SOCMON_DATA_DIR"
+DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
 PXTEXTMINING_CSV = Path("pxtextmining") / "phase1_text_data.csv"
 TWEETEVAL_DIR = Path("tweeteval")
 # Mapping of the SemEval labels onto ours: a negative tweet to an organisation is a concern.
@@ -111,7 +111,7 @@ HATE_WEIGHT = 0.3
 
 
 def default_data_dir() -> Path:
-    """``$SOCMON_DATA_DIR`` if set, else ``../shared/data`` beside the repository."""
+    """``$SOCMON_LABELLED_DATA`` if set, else ``../shared/data`` beside the repository."""
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env)
@@ -719,7 +719,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         default=None,
-        help="train on the shared corpora in DIR too (default: $SOCMON_DATA_DIR, ../shared/data)",
+        help="train on the corpora in DIR too (default: $SOCMON_LABELLED_DATA or ../shared/data)",
     )
     parser.add_argument(
         "--model",

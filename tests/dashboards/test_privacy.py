@@ -10,25 +10,29 @@ from typer.testing import CliRunner
 
 from dashboards.privacy import (
     ERASURES,
+    KEY_FILE,
     Erasure,
     erase_author,
+    erasure_key,
     handle_hash,
 )
 from socmon.cli import app
 from socmon.index.port import PostQuery
 from socmon.index.retention import apply_retention, retention_cutoff
-from socmon.settings import IndexSettings
+from socmon.settings import IndexSettings, Settings
 from tests.dashboards.backends import Backend, backend  # noqa: F401
 from tests.socmon.index.conformance import make_alert, make_deadletter, make_delivery, make_post
 
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+KEY = b"test-erasure-key"
 DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def cli(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> CliRunner:  # noqa: F811
+def cli(backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunner:  # noqa: F811
     """A runner whose commands open the test's index (the factory patched to the backend)."""
     monkeypatch.setattr("socmon.index.factory.open_index", lambda settings: backend.opener())
+    monkeypatch.setenv("SOCMON_DATA_DIR", str(tmp_path / "data"))
     return CliRunner()
 
 
@@ -120,7 +124,7 @@ def _fill_with_jane(target: Backend) -> None:
 
 def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Backend) -> None:  # noqa: F811
     _fill_with_jane(backend)
-    entry = erase_author(backend.index, "@jane_doe", now=NOW)
+    entry = erase_author(backend.index, "@jane_doe", KEY, now=NOW)
 
     assert entry.items == 3  # two posts and the alert quoting one
     assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
@@ -131,8 +135,8 @@ def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Bac
     assert logged == [entry]
     assert logged[0].erased_at == NOW
     # the same person, however the request spells the handle, has the same hash
-    assert entry.author_sha256 == handle_hash("Jane_Doe") == handle_hash(" @JANE_DOE")
-    assert entry.author_sha256 != handle_hash("someone_else")
+    assert entry.author_sha256 == handle_hash("Jane_Doe", KEY) == handle_hash(" @JANE_DOE", KEY)
+    assert entry.author_sha256 != handle_hash("someone_else", KEY)
     stored = logged[0].model_dump_json().lower()
     for leaked in ("jane", "943 476 5919", "results"):
         assert leaked not in stored
@@ -140,7 +144,7 @@ def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Bac
 
 def test_erasing_an_unknown_author_logs_zero_items(backend: Backend) -> None:  # noqa: F811
     _fill_with_jane(backend)
-    entry = erase_author(backend.index, "@nobody_here", now=NOW)
+    entry = erase_author(backend.index, "@nobody_here", KEY, now=NOW)
     assert entry.items == 0
     assert backend.index.stats().indexed == 3
     assert backend.index.get_documents(ERASURES, Erasure) == [entry]
@@ -148,19 +152,21 @@ def test_erasing_an_unknown_author_logs_zero_items(backend: Backend) -> None:  #
 
 def test_erasure_needs_a_handle(backend: Backend) -> None:  # noqa: F811
     with pytest.raises(ValueError, match="handle"):
-        erase_author(backend.index, " @ ")
+        erase_author(backend.index, " @ ", KEY)
 
 
 def test_erase_command_logs_on_stderr_without_the_handle(
     backend: Backend,  # noqa: F811
     cli: CliRunner,
+    tmp_path,
 ) -> None:
     _fill_with_jane(backend)
     result = cli.invoke(app, ["erase", "--author", "@Jane_Doe", "--yes"])
     assert result.exit_code == 0, result.output
     assert "erasure recorded:" in result.stderr
     assert "items=3" in result.stderr
-    assert f"author_sha256={handle_hash('jane_doe')}" in result.stderr
+    key = (tmp_path / "data" / KEY_FILE).read_text().strip().encode()
+    assert f"author_sha256={handle_hash('jane_doe', key)}" in result.stderr
     assert "jane" not in result.output.lower()
     assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
     assert len(backend.index.get_documents(ERASURES, Erasure)) == 1
@@ -175,3 +181,24 @@ def test_erase_command_asks_first_and_stops_on_no(
     assert result.exit_code == 1
     assert backend.index.stats().indexed == 3
     assert backend.index.get_documents(ERASURES, Erasure) == []
+
+
+def test_the_erasure_hash_is_keyed_so_a_list_of_handles_does_not_reverse_it() -> None:
+    import hashlib
+
+    plain = hashlib.sha256(b"jane_doe").hexdigest()
+    assert handle_hash("jane_doe", KEY) != plain
+    assert handle_hash("jane_doe", KEY) != handle_hash("jane_doe", b"another-trust-key")
+    with pytest.raises(ValueError, match="key"):
+        handle_hash("jane_doe", b"")
+
+
+def test_the_erasure_key_is_made_once_private_and_then_kept(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    first = erasure_key(settings)
+    path = tmp_path / "data" / KEY_FILE
+    assert len(first) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert erasure_key(settings) == first
+    configured = Settings(data_dir=tmp_path / "data", dashboard={"erasure_key": "from-the-env"})
+    assert erasure_key(configured) == b"from-the-env"

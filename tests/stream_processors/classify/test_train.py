@@ -223,9 +223,9 @@ def test_an_unknown_file_type_is_refused(tmp_path):
 
 
 def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("SOCMON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SOCMON_LABELLED_DATA", str(tmp_path))
     assert train.default_data_dir() == tmp_path
-    monkeypatch.delenv("SOCMON_DATA_DIR")
+    monkeypatch.delenv("SOCMON_LABELLED_DATA")
     assert train.default_data_dir() == train.REPO_ROOT.parent / "shared" / "data"
 
 
