@@ -238,7 +238,7 @@ def test_main_train_on_an_organisations_file(tmp_path, capsys):
     )
     out = tmp_path / "model"
     assert main_train(["--task", "sentiment", "--data", str(data), "--out", str(out)]) == 0
-    assert "training sentiment on 18 examples" in capsys.readouterr().out
+    assert "training linear sentiment on 18 examples" in capsys.readouterr().out
     assert SentimentModel.load(out).predict(["lovely staff"])[0].label == "compliment"
 
 
