@@ -77,9 +77,8 @@ def _delivery(
     registry: CollectorRegistry,
 ) -> AlertDelivery:
     from alerting.channels import ConsoleChannel, build_channels
-    from alerting.metrics import AlertingMetrics
     from alerting.worker import AlertDelivery
-    from socmon.metrics import Metrics
+    from socmon.metrics import AlertingMetrics, Metrics
 
     return AlertDelivery(
         settings,

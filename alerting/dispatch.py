@@ -30,9 +30,9 @@ from alerting.channels import (
     RetryLater,
     UnknownRecipient,
 )
-from alerting.metrics import AlertingMetrics
 from alerting.render import Message
 from socmon.config.alerting import CircuitBreakerSettings, RetrySettings
+from socmon.metrics import AlertingMetrics
 
 log = logging.getLogger(__name__)
 

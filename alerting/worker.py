@@ -29,11 +29,10 @@ from pydantic import AwareDatetime, Field
 
 from alerting.channels import Channel, ConsoleChannel
 from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
-from alerting.metrics import AlertingMetrics
 from alerting.render import Message, Renderer, TemplateProblem
 from alerting.routing import RoutingDecision, delivery_key, route_alert
 from socmon.index.port import Index
-from socmon.metrics import Metrics
+from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import (
     Alert,
     AlertKind,

@@ -28,10 +28,9 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from prometheus_client import CollectorRegistry
 
 from alerting.channels import Channel, build_channels
-from alerting.metrics import AlertingMetrics
 from alerting.worker import AlertDelivery
 from socmon.index.sqlite import SqliteIndex
-from socmon.metrics import Metrics
+from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import Alert, AlertKind, Classification, DeadLetter, Post, PostKind
 from socmon.settings import KafkaSettings, Settings, default_config_text, load_settings
 from tests.servers import free_port
