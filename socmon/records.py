@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -133,6 +133,25 @@ class Classification(Record):
     model: str = Field(default="", description="name and version of the model that decided")
 
 
+class JudgedLabels(Protocol):
+    """A person's verdict on a post's labels; None means that label was not judged."""
+
+    @property
+    def sentiment(self) -> Sentiment | None: ...
+
+    @property
+    def departments(self) -> tuple[str, ...] | None: ...
+
+
+def labels_over(later: JudgedLabels, earlier: JudgedLabels) -> dict[str, object]:
+    """The labels of a later verdict, with those it left unjudged taken from an earlier one (a
+    ``model_copy`` update): sentiment and departments may be corrected at different times."""
+    return {
+        "sentiment": later.sentiment or earlier.sentiment,
+        "departments": later.departments if later.departments is not None else earlier.departments,
+    }
+
+
 class CorrectedLabels(Record):
     """The labels a person set on a post in the dashboard; None means that label was not judged.
 
@@ -180,16 +199,7 @@ class EnrichedPost(Record):
         reason = classification.reason
         earlier = self.correction
         if earlier is not None:
-            labels = labels.model_copy(
-                update={
-                    "sentiment": labels.sentiment or earlier.sentiment,
-                    "departments": (
-                        labels.departments
-                        if labels.departments is not None
-                        else earlier.departments
-                    ),
-                }
-            )
+            labels = labels.model_copy(update=labels_over(labels, earlier))
             if reason == earlier.note:
                 reason = ""
             elif reason.startswith(f"{earlier.note}; "):

@@ -30,6 +30,7 @@ from socmon.records import (
     NonEmpty,
     Record,
     Sentiment,
+    labels_over,
     utcnow,
 )
 
@@ -71,16 +72,7 @@ def latest_corrections(corrections: Sequence[Correction]) -> dict[str, Correctio
         if earlier is None:
             merged[correction.post_key] = correction
             continue
-        merged[correction.post_key] = correction.model_copy(
-            update={
-                "sentiment": correction.sentiment or earlier.sentiment,
-                "departments": (
-                    correction.departments
-                    if correction.departments is not None
-                    else earlier.departments
-                ),
-            }
-        )
+        merged[correction.post_key] = correction.model_copy(update=labels_over(correction, earlier))
     return merged
 
 
