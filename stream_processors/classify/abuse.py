@@ -13,9 +13,10 @@ from pathlib import Path
 
 from stream_processors.classify.sentiment import (
     MODELS_DIR,
-    LinearTextModel,
     ModelFileError,
+    TaskModel,
     TextModel,
+    cue_reason,
     load_text_model,
 )
 
@@ -32,32 +33,15 @@ class AbuseResult:
     reason: str
 
 
-class AbuseModel:
+class AbuseModel(TaskModel):
     """Flags abusive posts; ``predict`` works on batches."""
 
     def __init__(self, model: TextModel) -> None:
         if tuple(model.classes) != ABUSE_CLASSES:
             msg = f"an abuse model needs the classes {ABUSE_CLASSES}, not {model.classes}"
             raise ModelFileError(msg)
-        self._model = model
-        self.name = model.name
+        super().__init__(model)
         self.threshold = float(model.metadata.get("threshold", DEFAULT_THRESHOLD))
-
-    @property
-    def text_model(self) -> TextModel:
-        """The model underneath, linear or transformer."""
-        return self._model
-
-    @property
-    def linear(self) -> LinearTextModel:
-        if not isinstance(self._model, LinearTextModel):
-            msg = f"{self.name} is not a linear model"
-            raise TypeError(msg)
-        return self._model
-
-    @property
-    def metadata(self) -> dict[str, object]:
-        return self._model.metadata
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """The probability that each text is abusive."""
@@ -74,17 +58,13 @@ class AbuseModel:
         for row, score in enumerate(probabilities[:, 1].tolist()):
             abusive = score >= self.threshold
             words = self._model.top_words(x, row, 1 if abusive else 0)
-            verdict = "abusive" if abusive else "not abusive"
-            if words:
-                reason = f"{verdict}: " + ", ".join(f"'{w}'" for w in words)
-            else:
-                reason = f"{verdict}: no strong cue words"
+            reason = cue_reason("abusive" if abusive else "not abusive", words)
             results.append(AbuseResult(abusive=abusive, score=round(score, 4), reason=reason))
         return results
 
     def save(self, path: str | Path) -> Path:
         self._model.metadata["threshold"] = self.threshold
-        return self._model.save(path)
+        return super().save(path)
 
     @classmethod
     def load(cls, path: str | Path) -> AbuseModel:

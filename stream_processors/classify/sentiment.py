@@ -522,19 +522,16 @@ class SentimentResult:
     reason: str
 
 
-class SentimentModel:
-    """Classifies posts as compliment, concern or neutral; ``predict`` works on batches."""
+class TaskModel:
+    """What the task wrappers (sentiment here, ``abuse.AbuseModel``) share: the model underneath,
+    linear or transformer, and saving it."""
 
     def __init__(self, model: TextModel) -> None:
-        if set(model.classes) != set(SENTIMENTS):
-            msg = f"a sentiment model needs the classes {SENTIMENTS}, not {model.classes}"
-            raise ModelFileError(msg)
         self._model = model
         self.name = model.name
 
     @property
     def text_model(self) -> TextModel:
-        """The model underneath, linear or transformer."""
         return self._model
 
     @property
@@ -548,6 +545,26 @@ class SentimentModel:
     def metadata(self) -> dict[str, Any]:
         return self._model.metadata
 
+    def save(self, path: str | Path) -> Path:
+        return self._model.save(path)
+
+
+def cue_reason(verdict: str, words: Sequence[str]) -> str:
+    """The reason given with a label: the verdict and the words that pushed towards it."""
+    if not words:
+        return f"{verdict}: no strong cue words"
+    return f"{verdict}: " + ", ".join(f"'{w}'" for w in words)
+
+
+class SentimentModel(TaskModel):
+    """Classifies posts as compliment, concern or neutral; ``predict`` works on batches."""
+
+    def __init__(self, model: TextModel) -> None:
+        if set(model.classes) != set(SENTIMENTS):
+            msg = f"a sentiment model needs the classes {SENTIMENTS}, not {model.classes}"
+            raise ModelFileError(msg)
+        super().__init__(model)
+
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         if len(texts) == 0:
             return []
@@ -557,21 +574,14 @@ class SentimentModel:
         for row, class_index in enumerate(best.tolist()):
             label = cast(Sentiment, self._model.classes[class_index])
             words = self._model.top_words(x, row, class_index)
-            if words:
-                reason = f"{label}: " + ", ".join(f"'{w}'" for w in words)
-            else:
-                reason = f"{label}: no strong cue words"
             results.append(
                 SentimentResult(
                     label=label,
                     confidence=round(float(probabilities[row, class_index]), 4),
-                    reason=reason,
+                    reason=cue_reason(label, words),
                 )
             )
         return results
-
-    def save(self, path: str | Path) -> Path:
-        return self._model.save(path)
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentModel:
