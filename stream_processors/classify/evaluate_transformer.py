@@ -82,10 +82,13 @@ def evaluate_abuse_model(data_dir: Path, config: FineTuneConfig) -> dict[str, An
 def evaluate_sentiment_folds(
     data_dir: Path, config: FineTuneConfig, trusts: list[str] | None
 ) -> dict[str, Any]:
-    """Leave-one-Trust-out with the transformer recipe; each fold model also scores the tweets."""
+    """Leave-one-Trust-out with the transformer recipe; each fold model also scores the tweets.
+
+    ``{"folds": {trust: scores}, "posts_per_second": the first fold model's speed}``."""
     feedback = load_pxtextmining(data_dir)
     tweets_train, tweets_test = split_tweet_sentiment(load_tweet_sentiment(data_dir, "val"))
     folds: dict[str, Any] = {}
+    speed: float | None = None
     for trust in trusts or sorted({e.group for e in feedback}):
         training = transformer_examples(
             sentiment_training_set([e for e in feedback if e.group != trust], tweets_train)
@@ -101,10 +104,8 @@ def evaluate_sentiment_folds(
         tweet_predicted = [r.label for r in model.predict([e.text for e in tweets_test])]
         fold["tweets"] = scores([e.label for e in tweets_test], tweet_predicted, SENTIMENTS)
         fold["train_seconds"] = seconds
-        if "posts_per_second" not in folds:
-            folds["posts_per_second"] = posts_per_second(
-                model.predict, [e.text for e in held_out][:512]
-            )
+        if speed is None:
+            speed = posts_per_second(model.predict, [e.text for e in held_out][:512])
         folds[trust] = fold
         print(
             f"  {trust}: macro-F1 {fold['macro_f1']:.3f}, compliment/concern "
@@ -112,12 +113,12 @@ def evaluate_sentiment_folds(
             f"{fold['tweets']['macro_recall']:.3f}",
             flush=True,
         )
-    return folds
+    return {"folds": folds, "posts_per_second": speed}
 
 
 def summary(results: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
-    folds = {k: v for k, v in results.get("sentiment", {}).items() if k.startswith("Trust")}
+    folds = results.get("sentiment", {}).get("folds", {})
     if folds:
         out["loto_mean_macro_f1"] = float(np.mean([f["macro_f1"] for f in folds.values()]))
         out["loto_mean_f1_compliment_concern"] = float(
@@ -165,7 +166,7 @@ def to_markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {title} | {s[key]:.3f} | {target} |")
     lines.append("")
     sentiment = results.get("sentiment", {})
-    folds = {k: v for k, v in sentiment.items() if k.startswith("Trust")}
+    folds = sentiment.get("folds", {})
     if folds:
         lines += [
             "| held-out Trust | macro-F1 | F1 compliment/concern | tweets macro-recall "
@@ -180,7 +181,7 @@ def to_markdown(results: dict[str, Any]) -> str:
                 f"| {fold['train_seconds'] / 60:.0f} |"
             )
         lines.append("")
-        if "posts_per_second" in sentiment:
+        if sentiment.get("posts_per_second") is not None:
             lines.append(
                 f"Sentiment speed: {sentiment['posts_per_second']:.0f} NHS comments/s, "
                 f"{results['threads']} thread(s)."
