@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench eval transformer eval-transformer lock clean
+.PHONY: run test lint bench eval eval-loto encoder transformer eval-transformer lock clean
 TORCH_WHEELS ?= /opt/wheels
 TRANSFORMER_STAMP := $(VENV)/.transformer
 
@@ -32,10 +32,22 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## eval: classifier quality on the labelled development data, and the policy rules on our own cases
+## eval: the judgement model on the dev splits, the blind sets and the sample (eval/encoder.md);
+## the fast models and the rules on our own cases (eval/results.md)
 eval: $(STAMP)
+	$(BIN)/python -m stream_processors.classify.training.evaluate_encoder --markdown
 	$(BIN)/python -m stream_processors.classify.evaluate --markdown
 	$(BIN)/python -m stream_processors.classify.rules_eval --markdown
+
+## encoder: fine-tune the judgement model again into the bundled folder (about 45 min on 2 cores)
+encoder: $(TRANSFORMER_STAMP)
+	$(BIN)/socmon train --model encoder --out stream_processors/classify/models/encoder
+
+## eval-loto: train the same recipe without NHS Trust A and measure it on Trust A (about 45 min)
+eval-loto: $(TRANSFORMER_STAMP)
+	$(BIN)/python -m stream_processors.classify.training.fine_tune --hold-out "Trust A" --out .socmon/models/loto-trust-a
+	$(BIN)/python -m stream_processors.classify.training.evaluate_encoder --model .socmon/models/loto-trust-a \
+		--held-out-trust "Trust A" --out eval/encoder-loto.json
 
 ## transformer: add the optional transformer model's extra (PyTorch CPU from $(TORCH_WHEELS))
 transformer: $(TRANSFORMER_STAMP)

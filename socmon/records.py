@@ -21,6 +21,7 @@ Sentiment = Literal["compliment", "concern", "neutral"]
 Severity = Literal["low", "medium", "high"]
 AlertKind = Literal[
     "concern",
+    "unsure_concern",
     "compliment",
     "urgent",
     "abuse",
@@ -129,6 +130,10 @@ class Classification(Record):
     departments: tuple[str, ...] = ()
     abusive: bool = False
     breaches: tuple[Breach, ...] = ()
+    unsure: bool = Field(
+        default=False,
+        description="a concern below the configured confidence, for a person to check",
+    )
     reason: str = ""
     model: str = Field(default="", description="name and version of the model that decided")
 

@@ -74,9 +74,18 @@ class Department(Section):
     contact: str | None = None
 
 
+class PublishedContacts(Section):
+    """The organisation's own published contact details: never personal data in its posts."""
+
+    phone_numbers: list[str] = []
+    email_domains: list[str] = Field(default=["nhs.net", "nhs.uk"], description="subdomains count")
+    postcodes: list[str] = []
+
+
 class OrganisationSettings(Section):
     name: str = "Example NHS Trust"
     dashboard_url: str = "http://127.0.0.1:8050"
+    published_contacts: PublishedContacts = PublishedContacts()
 
 
 class Settings(BaseSettings):

@@ -47,6 +47,8 @@ def alerts_for(enriched: EnrichedPost, lookalikes: LookalikeAccounts | None = No
         return alerts
     if cls.abusive:
         add("abuse", f"Abusive {post.kind} aimed at @{post.account} from {where}")
+    elif cls.sentiment == "concern" and cls.unsure:
+        add("unsure_concern", f"Possible concern (unsure) from {where}: {_excerpt(post.text)}")
     elif cls.sentiment == "concern":
         add("concern", f"Concern from {where}: {_excerpt(post.text)}")
     elif cls.sentiment == "compliment":

@@ -56,6 +56,7 @@ def default_routes() -> list[Route]:
     """The policy's defaults (ARCHITECTURE.md and the social media policy)."""
     return [
         Route(kind="concern", to=["department", "patient_services"], when="now"),
+        Route(kind="unsure_concern", to=["communications"], when="now"),
         Route(kind="compliment", to=["department", "patient_services"], when="digest"),
         Route(kind="urgent", to=["department", "patient_services", "communications"], when="now"),
         Route(kind="urgent", to=["on_call"], when="now"),

@@ -98,6 +98,7 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "confidence": {"type": "float"},
             "urgent": {"type": "boolean"},
             "abusive": {"type": "boolean"},
+            "unsure": {"type": "boolean"},
             "departments": _KEYWORD,
             # nested, so "rule X with severity high" matches within one breach, not across two.
             "breaches": {
@@ -862,6 +863,7 @@ def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
         "confidence": label.confidence,
         "urgent": label.urgent,
         "abusive": label.abusive,
+        "unsure": label.unsure,
         "departments": list(label.departments),
         "breaches": [breach.model_dump(mode="json") for breach in label.breaches],
         "reason": label.reason,

@@ -68,7 +68,7 @@ class AbuseModel(TaskModel):
 
     @classmethod
     def load(cls, path: str | Path) -> AbuseModel:
-        return cls(load_text_model(path, explainer_folder=MODELS_DIR / "abuse"))
+        return cls(load_text_model(path))
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
+from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
@@ -129,6 +129,22 @@ _PERSONAL_PHONE_TYPES = frozenset(
 _SEVEN_DIGITS = re.compile(r"\d(?:[\s\-().]{0,2}\d){6}")
 
 
+def _personal(number: phonenumbers.PhoneNumber, written: str) -> bool:
+    """A number a person can be reached on. A well-formed UK mobile or geographic number that
+    is not allocated (Ofcom's ranges for drama, such as 07700 900xxx, or a typo) still reads as
+    someone's number to whoever sees the post, so it counts by its form."""
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.number_type(number) in _PERSONAL_PHONE_TYPES
+    national = str(number.national_number)
+    dialled = written.lstrip("(").replace(" ", "")
+    return (
+        number.country_code == 44
+        and len(national) == 10
+        and national[0] in "127"
+        and dialled.startswith(("0", "+44", "0044"))
+    )
+
+
 def normalise_phone_number(number: str, region: str = "GB") -> str:
     """The E.164 form of `number` (``"+441134960000"``); ValueError if it is not a number."""
     try:
@@ -146,9 +162,9 @@ def find_phone_numbers(
     if not _SEVEN_DIGITS.search(text):
         return
     allowed_set = frozenset(allowed)
-    for match in PhoneNumberMatcher(text, region):
+    for match in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
         number = match.number
-        if phonenumbers.number_type(number) not in _PERSONAL_PHONE_TYPES:
+        if not _personal(number, match.raw_string):
             continue
         if phonenumbers.format_number(number, PhoneNumberFormat.E164) in allowed_set:
             continue

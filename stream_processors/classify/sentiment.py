@@ -486,8 +486,7 @@ class LinearTextModel:
 
 
 class TextModel(Protocol):
-    """What the task wrappers need of a model: ``LinearTextModel`` or the optional
-    ``transformer.TransformerTextModel``."""
+    """What the task wrappers need of a model (``LinearTextModel``)."""
 
     name: str
     classes: tuple[str, ...]
@@ -500,17 +499,9 @@ class TextModel(Protocol):
     def save(self, path: str | Path) -> Path: ...
 
 
-def load_text_model(path: str | Path, explainer_folder: Path | None = None) -> TextModel:
-    """The model in a folder, linear or transformer (``kind`` in its ``model.json``).
-
-    A transformer borrows the linear model in ``explainer_folder`` to name the words behind
-    its labels."""
-    from stream_processors.classify import transformer
-
-    if transformer.model_kind(path) != transformer.KIND:
-        return LinearTextModel.load(path)
-    explainer = LinearTextModel.load(explainer_folder) if explainer_folder else None
-    return transformer.TransformerTextModel.load(path, explainer=explainer)
+def load_text_model(path: str | Path) -> TextModel:
+    """The linear model in a folder."""
+    return LinearTextModel.load(path)
 
 
 @dataclass(frozen=True)
@@ -523,8 +514,8 @@ class SentimentResult:
 
 
 class TaskModel:
-    """What the task wrappers (sentiment here, ``abuse.AbuseModel``) share: the model underneath,
-    linear or transformer, and saving it."""
+    """What the task wrappers (sentiment here, ``abuse.AbuseModel``) share: the model underneath
+    and saving it."""
 
     def __init__(self, model: TextModel) -> None:
         self._model = model
@@ -585,7 +576,7 @@ class SentimentModel(TaskModel):
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentModel:
-        return cls(load_text_model(path, explainer_folder=MODELS_DIR / "sentiment"))
+        return cls(load_text_model(path))
 
 
 @lru_cache(maxsize=1)

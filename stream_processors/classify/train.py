@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from socmon.records import SENTIMENTS, Sentiment
-from stream_processors.classify.abuse import ABUSE_CLASSES, DEFAULT_THRESHOLD, AbuseModel
+from stream_processors.classify.abuse import ABUSE_CLASSES, AbuseModel
 from stream_processors.classify.sentiment import (
     LEXICON_FEATURES,
     MODELS_DIR,
@@ -38,7 +38,7 @@ from stream_processors.classify.sentiment import (
 )
 
 if TYPE_CHECKING:
-    from stream_processors.classify.transformer import FineTuneConfig
+    pass
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
@@ -637,75 +637,18 @@ def train_abuse(
     return AbuseModel(linear)
 
 
-def transformer_examples(examples: Sequence[SentimentExample]) -> list[SentimentExample]:
-    """The transformer's share of the sentiment recipe: the lexicon-labelled tweets are left out.
-
-    They exist to teach the linear model the vocabulary around sentiment words, which the
-    pretrained encoder already knows; for the transformer they are only slow, noisy labels.
-    """
-    return [e for e in examples if e.group != "lexicon-labelled"]
-
-
-def fine_tune_sentiment(
-    examples: Sequence[SentimentExample],
-    seed: int = 0,
-    config: FineTuneConfig | None = None,
-    name: str = TRANSFORMER_SENTIMENT_NAME,
-    progress: Callable[[str], None] = print,
-) -> SentimentModel:
-    """The optional transformer sentiment model (needs the ``transformer`` extra)."""
-    from stream_processors.classify import transformer
-
-    model = transformer.fine_tune(
-        [e.text for e in examples],
-        [e.label for e in examples],
-        SENTIMENTS,
-        name,
-        weights=[e.weight for e in examples],
-        config=config or transformer.SENTIMENT_FINE_TUNE,
-        seed=seed,
-        explainer=LinearTextModel.load(MODELS_DIR / "sentiment"),
-        progress=progress,
-    )
-    model.metadata["trained_on"] = dict(sorted(Counter(e.group for e in examples).items()))
-    return SentimentModel(model)
-
-
-def fine_tune_abuse(
-    examples: Sequence[AbuseExample],
-    seed: int = 0,
-    config: FineTuneConfig | None = None,
-    name: str = TRANSFORMER_ABUSE_NAME,
-    threshold: float = DEFAULT_THRESHOLD,
-    progress: Callable[[str], None] = print,
-) -> AbuseModel:
-    """The optional transformer abuse model (needs the ``transformer`` extra)."""
-    from stream_processors.classify import transformer
-
-    model = transformer.fine_tune(
-        [e.text for e in examples],
-        [ABUSE_CLASSES[int(e.abusive)] for e in examples],
-        ABUSE_CLASSES,
-        name,
-        weights=[e.weight for e in examples],
-        config=config or transformer.ABUSE_FINE_TUNE,
-        seed=seed,
-        explainer=LinearTextModel.load(MODELS_DIR / "abuse"),
-        progress=progress,
-    )
-    model.metadata["trained_on"] = dict(sorted(Counter(e.group for e in examples).items()))
-    model.metadata["threshold"] = threshold
-    return AbuseModel(model)
-
-
 # --- command line ---------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="socmon train", description="Train the sentiment or abuse classifier."
+        prog="socmon train",
+        description="Train the judgement model (--model encoder: every task at once, about 45 min "
+        "on 2 cores, needs `make transformer`) or one fast model (--task sentiment|abuse).",
     )
-    parser.add_argument("--task", choices=["sentiment", "abuse"], required=True)
+    parser.add_argument(
+        "--task", choices=["sentiment", "abuse"], help="the fast model to train (not with encoder)"
+    )
     parser.add_argument(
         "--data",
         action="append",
@@ -723,12 +666,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        choices=["linear", "transformer"],
+        choices=["encoder", "linear"],
         default="linear",
-        help="linear (default, fast, bundled) or transformer (optional extra; slower, see README)",
+        help="encoder: the judgement model (the default classifier; needs --out); "
+        "linear: a fast model (classifier.model: fast)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=None, help="transformer only: passes over the data"
+        "--epochs", type=int, default=None, help="encoder only: passes over the data (default 2)"
     )
     parser.add_argument(
         "--out",
@@ -741,17 +685,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main_train(argv: list[str] | None = None) -> int:
     """Train a model from the given files and/or the shared corpora and save it; 0 on success."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.model == "encoder":
+        return _train_encoder(args)
+    if args.task is None:
+        parser.error("--task sentiment|abuse is needed for a linear model")
     task: Task = args.task
-    kind: ModelKind = args.model
     use_shared = args.from_shared_data is not None or not args.data
     shared_dir = Path(args.from_shared_data) if args.from_shared_data else default_data_dir()
-    if kind == "transformer" and not args.out:
-        print(
-            "error: --model transformer needs --out DIR (the bundled folder is the linear model)",
-            file=sys.stderr,
-        )
-        return 2
     out = Path(args.out) if args.out else MODELS_DIR / task
     started = time.perf_counter()
     try:
@@ -763,16 +705,9 @@ def main_train(argv: list[str] | None = None) -> int:
             for path in args.data:
                 print(f"reading {path}", flush=True)
                 sentiment_examples += read_sentiment_file(path)
-            if kind == "transformer":
-                sentiment_examples = transformer_examples(sentiment_examples)
             counts = Counter(e.label for e in sentiment_examples)
-            print(f"training {kind} sentiment on {len(sentiment_examples)} examples {dict(counts)}")
-            if kind == "transformer":
-                model: SentimentModel | AbuseModel = fine_tune_sentiment(
-                    sentiment_examples, args.seed, _fine_tune_config(args, task)
-                )
-            else:
-                model = train_sentiment(sentiment_examples, args.seed)
+            print(f"training linear sentiment on {len(sentiment_examples)} examples {dict(counts)}")
+            model: SentimentModel | AbuseModel = train_sentiment(sentiment_examples, args.seed)
         else:
             abuse_examples: list[AbuseExample] = []
             if use_shared:
@@ -782,11 +717,8 @@ def main_train(argv: list[str] | None = None) -> int:
                 print(f"reading {path}", flush=True)
                 abuse_examples += read_abuse_file(path)
             positives = sum(e.abusive for e in abuse_examples)
-            print(f"training {kind} abuse on {len(abuse_examples)} examples ({positives} abusive)")
-            if kind == "transformer":
-                model = fine_tune_abuse(abuse_examples, args.seed, _fine_tune_config(args, task))
-            else:
-                model = train_abuse(abuse_examples, args.seed)
+            print(f"training linear abuse on {len(abuse_examples)} examples ({positives} abusive)")
+            model = train_abuse(abuse_examples, args.seed)
     except (DataFileError, ModelFileError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -795,11 +727,44 @@ def main_train(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fine_tune_config(args: argparse.Namespace, task: Task) -> FineTuneConfig:
-    from stream_processors.classify import transformer
+def _train_encoder(args: argparse.Namespace) -> int:
+    """``socmon train --model encoder``: the shared corpora, the written examples and any
+    ``--data`` files (JSON Lines with ``sentiment``/``label``, ``abusive``, ``urgent_category``,
+    ``policy``), fine-tuned into one model folder."""
+    from stream_processors.classify.training import examples as ex
+    from stream_processors.classify.training.fine_tune import (
+        FineTuneSettings,
+        TrainingUnavailable,
+        train_encoder,
+    )
 
-    config = transformer.ABUSE_FINE_TUNE if task == "abuse" else transformer.SENTIMENT_FINE_TUNE
-    return replace(config, epochs=args.epochs) if args.epochs else config
+    if not args.out:
+        print(
+            "error: --model encoder needs --out DIR (then set classifier.encoder_model: DIR)",
+            file=sys.stderr,
+        )
+        return 2
+    settings = FineTuneSettings(epochs=args.epochs) if args.epochs else FineTuneSettings()
+    shared_dir = Path(args.from_shared_data) if args.from_shared_data else None
+    try:
+        extra = [e for path in args.data for e in ex.labelled_file(Path(path), "own")]
+        if args.data:
+            print(f"read {len(extra)} examples of your own from {', '.join(args.data)}", flush=True)
+        train_encoder(
+            Path(args.out),
+            settings,
+            seed=args.seed,
+            extra=extra,
+            data_dir=shared_dir,
+            progress=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True),
+        )
+    except (ex.ExamplesError, TrainingUnavailable, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"saved the encoder model to {args.out}; use it with classifier.encoder_model: {args.out}"
+    )
+    return 0
 
 
 if __name__ == "__main__":
