@@ -60,10 +60,12 @@ def make_posts(n: int) -> list[Post]:
     return posts
 
 
-def bench_classifier(posts: list[Post]) -> float:
+def bench_classifier(posts: list[Post], fast: bool = False) -> float:
+    """The whole classifier (model, rules, departments) on one thread: the default encoder, or
+    with ``fast`` the linear models and phrase rules."""
     from stream_processors.classify.classifier import PostClassifier, PostText
 
-    classifier = PostClassifier(load_settings().departments)
+    classifier = PostClassifier(load_settings().departments, fast=fast)
     items = [PostText(p.text, p.kind) for p in posts[:5000]]
     classifier.classify_many(items[:100])  # warm up
     started = time.perf_counter()
@@ -141,6 +143,7 @@ def main() -> int:
         posts = make_posts(N_POSTS)
         print(f"bench: {N_POSTS} posts; classifier alone…", flush=True)
         classify_rate = bench_classifier(posts)
+        fast_rate = bench_classifier(posts, fast=True)
         producer = make_producer(bootstrap)
         for post in posts:
             producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=post.to_bytes())
@@ -159,6 +162,7 @@ def main() -> int:
         "python": platform.python_version(),
         "posts": N_POSTS,
         "classifier_posts_per_second_one_core": round(classify_rate),
+        "fast_classifier_posts_per_second_one_core": round(fast_rate),
         "bare_consume_posts_per_second": round(consume_rate),
         "enrich_index_posts_per_second": round(pipeline_rate),
         "pipeline_over_bare_consume": round(pipeline_rate / consume_rate, 3),

@@ -187,3 +187,9 @@ def test_a_quiet_account_still_quiet_a_week_later_reaches_the_line_manager_too()
     why = " ".join(t.why for t in decision.targets)
     assert "account owner of @NorthbrookMaternity" in why
     assert "line manager of @NorthbrookMaternity" in why
+
+
+def test_an_unsure_concern_goes_now_to_communications_only():
+    decision = route_alert(make_alert("unsure_concern", ("maternity",)), SETTINGS)
+    assert [recipient for recipient, _ in told(decision)] == [COMMS]
+    assert decision.digest() == []

@@ -58,3 +58,11 @@ def test_an_official_post_with_a_breach_raises_a_policy_breach_only():
 
 def test_a_clean_official_post_raises_nothing():
     assert alerts_for(enriched(kind="official_post", sentiment="compliment")) == []
+
+
+def test_an_unsure_concern_is_for_communications_to_check_not_the_department():
+    alerts = alerts_for(enriched(sentiment="concern", unsure=True, departments=("emergency",)))
+    assert [(a.kind, a.alert_id) for a in alerts] == [
+        ("unsure_concern", "unsure_concern:twitter:42")
+    ]
+    assert alerts[0].summary.startswith("Possible concern (unsure)")
