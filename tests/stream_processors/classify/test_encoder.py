@@ -66,11 +66,19 @@ def test_probabilities_have_the_shape_of_every_head(model):
     assert np.allclose(p["urgent"].sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_a_batch_gives_the_same_answers_as_one_at_a_time(model):
+def test_a_batch_gives_nearly_the_same_answers_as_one_at_a_time(model):
+    # int8 activations are quantised with a scale per batch, so a probability can move by about
+    # 0.01 with the posts around it; the labels stay
     texts = ["short", "a much longer post about the maternity unit and the parking charges there"]
     together = model.probabilities(texts)["sentiment"]
     apart = np.vstack([model.probabilities([t])["sentiment"] for t in texts])
-    assert np.allclose(together, apart, atol=1e-4)
+    assert np.allclose(together, apart, atol=0.03)
+    assert (together.argmax(axis=1) == apart.argmax(axis=1)).all()
+
+
+def test_the_same_batch_gives_the_same_answers_every_time(model):
+    texts = ["the ward was clean", "nobody answered the phone for an hour"]
+    assert np.array_equal(model.probabilities(texts)["urgent"], model.probabilities(texts)["urgent"])
 
 
 def test_empty_input_and_empty_text(model):
@@ -140,7 +148,7 @@ def test_evidence_from_shares_picks_the_words_that_push_the_label():
 
 def test_a_missing_folder_is_named_with_the_fix(tmp_path):
     with pytest.raises(
-        EncoderModelError, match=r"model\.onnx is missing.*socmon train --model encoder"
+        EncoderModelError, match=r"model\.json is missing.*socmon train --model encoder"
     ):
         EncoderModel(tmp_path)
 
