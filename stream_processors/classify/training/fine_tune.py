@@ -425,6 +425,7 @@ def write_model(
     name: str,
     train_seconds: float,
     progress: Callable[[str], None] = print,
+    held_out_trust: str | None = None,
 ) -> Path:
     """Export, copy the tokenizer, calibrate, and write ``model.json``: a complete model folder."""
     torch = _torch()
@@ -444,6 +445,8 @@ def write_model(
             "policy": list(POLICY_RULES),
         },
         "seed": seed,
+        # the NHS Trust whose comments were left out, so `make eval` can measure it on them
+        "held_out_trust": held_out_trust,
         "fine_tune": asdict(settings),
         "trained_examples": dict(sorted(Counter(e.source for e in corpus.train).items())),
         "trained_with": {"torch": torch.__version__},
@@ -474,7 +477,15 @@ def train_encoder(
     started = time.perf_counter()
     network, _ = train_network(corpus, settings, seed=seed, progress=progress)
     return write_model(
-        network, corpus, out, settings, seed, name, time.perf_counter() - started, progress
+        network,
+        corpus,
+        out,
+        settings,
+        seed,
+        name,
+        time.perf_counter() - started,
+        progress,
+        held_out_trust=hold_out_group,
     )
 
 
