@@ -24,7 +24,7 @@ from socmon.settings import Department, Settings
 from stream_processors.classify.abuse import AbuseModel
 from stream_processors.classify.abuse import load_default as load_abuse
 from stream_processors.classify.departments import DepartmentMatcher
-from stream_processors.classify.encoder import EncoderModel, Judgement
+from stream_processors.classify.encoder import POLICY_RULES, EncoderModel, Judgement
 from stream_processors.classify.encoder import load_default as load_encoder
 from stream_processors.classify.policy import RULES, PolicyRules
 from stream_processors.classify.sentiment import SentimentModel
@@ -32,16 +32,7 @@ from stream_processors.classify.sentiment import load_default as load_sentiment
 from stream_processors.classify.urgency import UrgentResult, detect_urgent
 
 # Policy rules the encoder judges; the other rules are exact patterns
-JUDGED_RULES = frozenset(
-    {
-        "offensive",
-        "confidential",
-        "political",
-        "commercial",
-        "criticising_service_users",
-        "media_consent",
-    }
-)
+JUDGED_RULES = frozenset(POLICY_RULES)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from socmon.records import SENTIMENTS
 from stream_processors.classify import abuse, sentiment
 from stream_processors.classify.sentiment import FeatureSpec
 from stream_processors.classify.train import (
-    REPO_ROOT,
     SentimentExample,
     TrainingConfig,
     default_data_dir,
@@ -43,6 +42,7 @@ from stream_processors.classify.train import (
     train_sentiment,
     unlabelled_tweets,
 )
+from stream_processors.classify.training.examples import REPO_ROOT
 
 EVAL_DIR = REPO_ROOT / "eval"
 SEED = 0

@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,12 +35,12 @@ from stream_processors.classify.sentiment import (
     SentimentModel,
     TextFeatures,
 )
+from stream_processors.classify.training.examples import (
+    criticality_label,
+    default_data_dir,
+)
+from stream_processors.classify.training.examples import tweeteval as load_tweeteval
 
-if TYPE_CHECKING:
-    pass
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
 PXTEXTMINING_CSV = Path("pxtextmining") / "phase1_text_data.csv"
 TWEETEVAL_DIR = Path("tweeteval")
 # Mapping of the SemEval labels onto ours: a negative tweet to an organisation is a concern.
@@ -110,30 +109,7 @@ ABUSE_CONFIG = TrainingConfig(features=FeatureSpec(lexicon_weight=1.0), nb_scali
 HATE_WEIGHT = 0.3
 
 
-def default_data_dir() -> Path:
-    """``$SOCMON_LABELLED_DATA`` if set, else ``../shared/data`` beside the repository."""
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return Path(env)
-    return REPO_ROOT.parent / "shared" / "data"
-
-
 # --- the shared corpora -------------------------------------------------------------------------
-
-
-def criticality_label(value: str) -> Sentiment | None:
-    """pxtextmining criticality -5..5 to a label; ``None`` for the dirty values (``-o``, ``SS``)."""
-    try:
-        number = int(value.strip())
-    except ValueError:
-        return None
-    if not -5 <= number <= 5:
-        return None
-    if number > 0:
-        return "compliment"
-    if number < 0:
-        return "concern"
-    return "neutral"
 
 
 def load_pxtextmining(data_dir: Path) -> list[SentimentExample]:
@@ -148,22 +124,6 @@ def load_pxtextmining(data_dir: Path) -> list[SentimentExample]:
                 continue
             examples.append(SentimentExample(text=text, label=label, group=row["organization"]))
     return examples
-
-
-def _read_lines(path: Path) -> list[str]:
-    # TweetEval text files hold one tweet a line; keep empty lines to stay aligned with labels
-    return path.read_text(encoding="utf-8").split("\n")[:-1]
-
-
-def load_tweeteval(data_dir: Path, task: str, split: str) -> list[tuple[str, str]]:
-    """(text, label index as a string) pairs of one TweetEval task and split."""
-    folder = data_dir / TWEETEVAL_DIR
-    texts = _read_lines(folder / f"{task}_{split}_text.txt")
-    labels = _read_lines(folder / f"{task}_{split}_labels.txt")
-    if len(texts) != len(labels):
-        msg = f"{task}_{split}: {len(texts)} texts but {len(labels)} labels"
-        raise DataFileError(msg)
-    return [(t.strip(), lab.strip()) for t, lab in zip(texts, labels, strict=True)]
 
 
 def load_tweet_sentiment(data_dir: Path, split: str = "val") -> list[SentimentExample]:

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from socmon.records import Sentiment
 from stream_processors.classify.encoder import POLICY_RULES, SENTIMENT_CLASSES, URGENT_CLASSES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WRITTEN_DIR = REPO_ROOT / "training" / "data"
-DATA_DIR_ENV = "SOCMON_LABELLED_DATA"
+DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
 TWEET_SENTIMENT = {"0": "concern", "1": "neutral", "2": "compliment"}
 
 
@@ -56,16 +57,15 @@ def default_data_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
 
-def _criticality(value: str) -> int | None:
-    """pxtextmining criticality -5..5 to a sentiment index; ``None`` for the dirty values."""
+def criticality_label(value: str) -> Sentiment | None:
+    """pxtextmining criticality -5..5 to a label; ``None`` for the dirty values (``-o``, ``SS``)."""
     try:
         number = int(value.strip())
     except ValueError:
         return None
     if not -5 <= number <= 5:
         return None
-    label = "compliment" if number > 0 else "concern" if number < 0 else "neutral"
-    return SENTIMENT_CLASSES.index(label)
+    return "compliment" if number > 0 else "concern" if number < 0 else "neutral"
 
 
 def nhs_feedback(path: Path, source: str) -> list[Example]:
@@ -76,7 +76,7 @@ def nhs_feedback(path: Path, source: str) -> list[Example]:
     examples = []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            label = _criticality(row["criticality"])
+            label = criticality_label(row["criticality"])
             text = (row["feedback"] or "").strip()
             if label is None or not text:
                 continue
@@ -85,7 +85,7 @@ def nhs_feedback(path: Path, source: str) -> list[Example]:
                 Example(
                     text,
                     source,
-                    sentiment=label,
+                    sentiment=SENTIMENT_CLASSES.index(label),
                     abusive=0,
                     urgent=urgent,
                     group=row["organization"],
@@ -99,6 +99,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def tweeteval(data_dir: Path, task: str, split: str = "train") -> list[tuple[str, str]]:
+    """(text, label index as a string) pairs of one TweetEval task and split."""
     folder = data_dir / "tweeteval"
     texts = _lines(folder / f"{task}_{split}_text.txt")
     labels = _lines(folder / f"{task}_{split}_labels.txt")

@@ -21,6 +21,7 @@ from stream_processors.classify.train import (
     train_abuse,
     train_sentiment,
 )
+from stream_processors.classify.training import examples
 
 COMPLIMENTS = [
     "lovely staff thank you",
@@ -226,7 +227,7 @@ def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SOCMON_LABELLED_DATA", str(tmp_path))
     assert train.default_data_dir() == tmp_path
     monkeypatch.delenv("SOCMON_LABELLED_DATA")
-    assert train.default_data_dir() == train.REPO_ROOT.parent / "shared" / "data"
+    assert train.default_data_dir() == examples.REPO_ROOT.parent / "shared" / "data"
 
 
 def test_main_train_on_an_organisations_file(tmp_path, capsys):
