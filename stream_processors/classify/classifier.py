@@ -31,8 +31,10 @@ from stream_processors.classify.sentiment import SentimentModel
 from stream_processors.classify.sentiment import load_default as load_sentiment
 from stream_processors.classify.urgency import UrgentResult, detect_urgent
 
-# Policy rules the encoder judges; the other rules are exact patterns
+# Policy rules the encoder judges; the other rules are exact patterns. The offensive rule's slur
+# list is exact too, so both it and the model can find an offensive post (the list gives a span).
 JUDGED_RULES = frozenset(POLICY_RULES)
+PHRASE_RULES_REPLACED = JUDGED_RULES - {"offensive"}
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,13 @@ class PostClassifier:
         breaches: list[Breach] = []
         if item.kind == "official_post":
             breaches = [
-                b for b in self.policy.check(item.text, item.media) if b.rule not in JUDGED_RULES
+                b
+                for b in self.policy.check(item.text, item.media)
+                if b.rule not in PHRASE_RULES_REPLACED
             ]
+            found = {b.rule for b in breaches}
             for rule_id, p in j.policy.items():
-                if p >= t.policy:
+                if p >= t.policy and rule_id not in found:
                     breaches.append(
                         _judged_breach(item.text, rule_id, j.evidence("policy", rule_id))
                     )

@@ -144,6 +144,12 @@ def test_judged_policy_breaches_only_for_official_posts_with_the_evidence_span()
     assert not classifier(answers).classify(PostText(text, "mention")).breaches
 
 
+def test_the_slur_list_still_finds_offensive_words_with_their_span():
+    text = "That spastic porter dropped the trolley again"
+    c = classifier({}).classify(PostText(text, "official_post"))
+    assert [(b.rule, b.evidence) for b in c.breaches] == [("offensive", "spastic")]
+
+
 def test_the_phrase_rules_for_judged_policy_are_not_used():
     # "confidential" fires the phrase rule; the model, which judges that rule, says no
     text = "Strictly confidential: the board will close ward 7 next month"
