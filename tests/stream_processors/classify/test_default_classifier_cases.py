@@ -20,7 +20,30 @@ CASE_RULES, POLICY_CASES = load_policy_cases()
 URGENCY_CASES = load_urgency_cases()
 
 # What the bundled model (minilm-multitask-v1) gets wrong among these cases, by case id
-KNOWN_POLICY_MISSES: dict[str, str] = {}
+KNOWN_POLICY_MISSES: dict[str, str] = {
+    "commercial/fire: #ad Loving these compression socks from @comfyfeet": "the model misses this case",
+    "commercial/fire: Check out these scrubs I love (affiliate link): amzn.to/3xYz": "the model misses this case",
+    "confidential/fire: Confidential: the board meets tomorrow to discuss the merger": "the model misses this case",
+    "confidential/fire: Embargoed until 00:01 Tuesday: Northbrook to open new matern": "the model misses this case",
+    "confidential/fire: There are plans to close the minor injuries unit, you didn't": "the model misses this case",
+    "confidential/miss: Dates for the next open day are yet to be announced, watch t": "the model flags this near miss",
+    "confidential/miss: The contract for the new car park was signed and announced t": "the model flags this near miss",
+    "criticising_service_users/fire: Did you even read our post before commenting?": "the model misses this case",
+    "criticising_service_users/miss: You clearly care about your mum, we'll pass your thanks to t": "the model flags this near miss",
+    "media_consent/fire: A lovely morning with our hospice patients making Easter bon": "the model misses this case",
+    "media_consent/fire: Patients with dementia on Elm ward enjoyed a singalong with ": "the model misses this case",
+    "media_consent/fire: Ruby, aged 4, rang the end-of-treatment bell today": "the model misses this case",
+    "media_consent/fire: Twins Oliver and Noah went home today after 8 weeks with us": "the model misses this case",
+    "media_consent/miss: Little Ruby, aged 4, with her mum: photo used with permissio": "the model flags this near miss",
+    "offensive/miss: Faggots and peas are on the canteen menu today": "the model flags this near miss",
+    "offensive/miss: Homo sapiens have 206 bones: come and learn more at our scie": "the model flags this near miss",
+    "offensive/miss: Staff, please use the smoking shelter for a fag break, not t": "the model flags this near miss",
+    "political/fire: Proud to be canvassing for our local Green Party candidate t": "the model misses this case",
+    "political/miss: Green spaces help patients recover: our new garden opens tod": "the model flags this near miss",
+    "political/miss: Mums in labour can now use the new birthing pool": "the model flags this near miss",
+    "political/miss: Our nurses were proud to vote on the pay offer": "the model flags this near miss",
+    "political/miss: Reform of outpatient booking means shorter waits": "the model flags this near miss",
+}
 KNOWN_URGENCY_MISSES: dict[str, str] = {}
 
 
