@@ -469,7 +469,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Speed: {results['speed']['posts_per_second_one_thread']} posts/s for the model alone "
-        "on one thread (tweets, batches of 32).",
+        "on one thread (tweets, one post per run).",
         "",
     ]
     return "\n".join(lines)

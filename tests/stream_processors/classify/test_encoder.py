@@ -66,14 +66,12 @@ def test_probabilities_have_the_shape_of_every_head(model):
     assert np.allclose(p["urgent"].sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_a_batch_gives_nearly_the_same_answers_as_one_at_a_time(model):
-    # int8 activations are quantised with a scale per batch, so a probability can move by about
-    # 0.01 with the posts around it; the labels stay
+def test_a_post_gets_the_same_answer_whatever_else_is_classified_with_it(model):
+    # a replay must label a post as before (int8 activations are quantised per run)
     texts = ["short", "a much longer post about the maternity unit and the parking charges there"]
     together = model.probabilities(texts)["sentiment"]
     apart = np.vstack([model.probabilities([t])["sentiment"] for t in texts])
-    assert np.allclose(together, apart, atol=0.03)
-    assert (together.argmax(axis=1) == apart.argmax(axis=1)).all()
+    assert np.array_equal(together, apart)
 
 
 def test_the_same_batch_gives_the_same_answers_every_time(model):

@@ -105,4 +105,4 @@ def test_the_onnx_model_agrees_with_itself_across_batches(tiny_model):
     texts = ["flu clinic open today", "you useless idiots and your rubbish hospital"]
     together = model.probabilities(texts)["abusive"]
     apart = np.array([model.probabilities([t])["abusive"][0] for t in texts])
-    assert np.allclose(together, apart, atol=0.03)  # int8 activations: a scale per batch
+    assert np.array_equal(together, apart)
