@@ -10,8 +10,8 @@ Two designs, chosen with ``classifier.model``:
   (NHS numbers with their check digit, phone numbers, e-mail and postal addresses, dates of birth,
   credentials, names with clinical detail), because they give the evidence span, and the urgent
   phrase rules stay as a second net under the model.
-- ``fast``: the linear n-gram models and the phrase rules, about ten times faster and much less
-  accurate on posts unlike their training cases (see README, Classifier quality).
+- ``fast``: the linear n-gram models and the phrase rules, four to five times faster and much
+  less accurate on posts unlike their training cases (see README, Classifier quality).
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ class PostClassifier:
     ) -> None:
         self.departments = DepartmentMatcher(departments)
         self.policy = policy or PolicyRules()
-        self.fast = fast
         if fast:
             self.sentiment: SentimentModel | None = sentiment or load_sentiment()
             self.abuse: AbuseModel | None = abuse or load_abuse()
@@ -83,12 +82,7 @@ class PostClassifier:
         """The departments, the organisation's published contacts and the model the config
         names (``classifier:``)."""
         chosen = settings.classifier
-        contacts = settings.organisation.published_contacts
-        policy = PolicyRules(
-            allowed_phone_numbers=contacts.phone_numbers,
-            allowed_email_domains=contacts.email_domains,
-            allowed_postcodes=contacts.postcodes,
-        )
+        policy = policy_rules(settings)
         if chosen.model == "fast":
             sentiment = (
                 SentimentModel.load(chosen.sentiment_model) if chosen.sentiment_model else None
@@ -121,9 +115,9 @@ class PostClassifier:
         if unsure:
             reasons.append(f"unsure (below {self.concern_sure:.0%}): for communications to check")
         urgent_p = 1.0 - j.urgent["none"]
+        model_urgent = urgent_p >= t.urgent
         rule = detect_urgent(item.text)
-        urgent = urgent_p >= t.urgent or rule.urgent
-        if urgent_p >= t.urgent:
+        if model_urgent:
             category = j.urgent_category
             words = j.evidence("urgent", category)
             reasons.append(
@@ -154,7 +148,7 @@ class PostClassifier:
         return Classification(
             sentiment=label,
             confidence=round(float(confidence), 4),
-            urgent=urgent,
+            urgent=model_urgent or rule.urgent,
             departments=tuple(self.departments.match(item.text)),
             abusive=abusive,
             breaches=tuple(breaches),
@@ -197,6 +191,16 @@ class PostClassifier:
                 )
             )
         return results
+
+
+def policy_rules(settings: Settings) -> PolicyRules:
+    """The policy rules with the organisation's published contacts allowed."""
+    contacts = settings.organisation.published_contacts
+    return PolicyRules(
+        allowed_phone_numbers=contacts.phone_numbers,
+        allowed_email_domains=contacts.email_domains,
+        allowed_postcodes=contacts.postcodes,
+    )
 
 
 def _because(label: str, confidence: float, words: Sequence[str]) -> str:

@@ -10,15 +10,15 @@ service users, a caption presenting children). It runs on ONNX Runtime with the 
 
 Each head's probabilities are calibrated (temperature scaling on held-back training data), so a
 confidence of 0.9 is right about nine times in ten; the thresholds that turn them into flags are in
-the model folder's ``model.json``. ``evidence`` names the words that moved a decision most
-(occlusion: the drop in the class's probability when a word is hidden).
+the model folder's ``model.json``. ``Judgement.evidence`` names the words that moved a decision
+most: the heads are linear over the mean of the token states, so each token's share of a logit is
+exact, and the exported model returns those shares beside the logits.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,22 +76,22 @@ def prepare(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _sigmoid(logits: np.ndarray) -> np.ndarray:
+def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-# columns of the exported ``token_shares`` output: every head's classes side by side
+# (first column, width) of each head in the exported ``token_shares`` output, whose columns are
+# the heads' classes side by side in the order of HEADS
+_WIDTHS = (len(SENTIMENT_CLASSES), 1, len(URGENT_CLASSES), len(POLICY_RULES))
 _SHARE_COLUMNS = {
-    "sentiment": (0, len(SENTIMENT_CLASSES)),
-    "abusive": (3, 1),
-    "urgent": (4, len(URGENT_CLASSES)),
-    "policy": (10, len(POLICY_RULES)),
+    head: (sum(_WIDTHS[:i]), width)
+    for i, (head, width) in enumerate(zip(HEADS, _WIDTHS, strict=True))
 }
 
 
@@ -154,7 +154,7 @@ class Thresholds:
 
 
 class EncoderModel:
-    """The exported multi-task encoder: ``judge`` texts, ``evidence`` for one decision."""
+    """The exported multi-task encoder: ``judge`` texts (each ``Judgement`` gives its evidence)."""
 
     def __init__(self, folder: str | Path, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -248,10 +248,10 @@ class EncoderModel:
     def _calibrated(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         t = self.temperatures
         return {
-            "sentiment": _softmax(logits["sentiment"] / t["sentiment"]),
-            "abusive": _sigmoid(logits["abusive"] / t["abusive"]),
-            "urgent": _softmax(logits["urgent"] / t["urgent"]),
-            "policy": _sigmoid(logits["policy"] / t["policy"]),
+            "sentiment": softmax(logits["sentiment"] / t["sentiment"]),
+            "abusive": sigmoid(logits["abusive"] / t["abusive"]),
+            "urgent": softmax(logits["urgent"] / t["urgent"]),
+            "policy": sigmoid(logits["policy"] / t["policy"]),
         }
 
     def judge(self, texts: Sequence[str]) -> list[Judgement]:
@@ -296,15 +296,7 @@ def _word_shares(
     return tuple(spans), np.vstack(rows)
 
 
-def model_threads() -> int:
-    """Threads for ONNX Runtime: ``SOCMON_CLASSIFIER_THREADS`` or one (a worker per core)."""
-    try:
-        return max(1, int(os.environ.get("SOCMON_CLASSIFIER_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
 @cache
 def load_default() -> EncoderModel:
     """The bundled model, loaded once per process."""
-    return EncoderModel(DEFAULT_MODEL_DIR, threads=model_threads())
+    return EncoderModel(DEFAULT_MODEL_DIR)

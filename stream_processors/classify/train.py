@@ -36,13 +36,12 @@ from stream_processors.classify.sentiment import (
     TextFeatures,
 )
 from stream_processors.classify.training.examples import (
-    criticality_label,
+    FFT_CSV,
     default_data_dir,
+    feedback_rows,
 )
 from stream_processors.classify.training.examples import tweeteval as load_tweeteval
 
-PXTEXTMINING_CSV = Path("pxtextmining") / "phase1_text_data.csv"
-TWEETEVAL_DIR = Path("tweeteval")
 # Mapping of the SemEval labels onto ours: a negative tweet to an organisation is a concern.
 TWEET_SENTIMENT_LABELS: dict[str, Sentiment] = {
     "0": "concern",
@@ -59,10 +58,7 @@ PSEUDO_THRESHOLD = 0.5
 PSEUDO_WEIGHT = 0.3
 SENTIMENT_NAME = "tfidf-lexicon-lr-v2"
 ABUSE_NAME = "tfidf-lexicon-nblr-abuse-v2"
-TRANSFORMER_SENTIMENT_NAME = "minilm-ft-sentiment-v1"
-TRANSFORMER_ABUSE_NAME = "minilm-ft-abuse-v1"
 Task = Literal["sentiment", "abuse"]
-ModelKind = Literal["linear", "transformer"]
 
 
 class DataFileError(ValueError):
@@ -114,16 +110,10 @@ HATE_WEIGHT = 0.3
 
 def load_pxtextmining(data_dir: Path) -> list[SentimentExample]:
     """The NHS Friends and Family Test comments, ``group`` = the Trust."""
-    path = data_dir / PXTEXTMINING_CSV
-    examples = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            label = criticality_label(row["criticality"])
-            text = (row["feedback"] or "").strip()
-            if label is None or not text:
-                continue
-            examples.append(SentimentExample(text=text, label=label, group=row["organization"]))
-    return examples
+    return [
+        SentimentExample(text=text, label=label, group=organisation)
+        for text, label, organisation in feedback_rows(data_dir / FFT_CSV)
+    ]
 
 
 def load_tweet_sentiment(data_dir: Path, split: str = "val") -> list[SentimentExample]:

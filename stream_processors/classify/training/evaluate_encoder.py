@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 
 from socmon.settings import load_settings
-from stream_processors.classify.classifier import PostClassifier, PostText
+from stream_processors.classify.classifier import PostClassifier, PostText, policy_rules
 from stream_processors.classify.encoder import DEFAULT_MODEL_DIR, SENTIMENT_CLASSES, EncoderModel
 from stream_processors.classify.training.examples import (
+    FFT_CSV,
     REPO_ROOT,
     TWEET_SENTIMENT,
     default_data_dir,
-    nhs_feedback,
+    feedback_rows,
     tweeteval,
 )
 
@@ -109,31 +110,36 @@ def reliability(
     return {"bins": rows, "ece": round(float(ece), 4)}
 
 
+def _sentiment_scores(
+    model: EncoderModel, texts: Sequence[str], truth: Sequence[str]
+) -> dict[str, Any]:
+    """Per class scores of the sentiment head, and its reliability table."""
+    p = model.probabilities(texts)["sentiment"]
+    predicted = [SENTIMENT_CLASSES[i] for i in p.argmax(axis=1)]
+    scores = per_class(truth, predicted, SENTIMENT_CLASSES)
+    scores["reliability"] = reliability(
+        p.max(axis=1), [a == b for a, b in zip(truth, predicted, strict=True)]
+    )
+    return scores
+
+
 def dev_splits(model: EncoderModel, data_dir: Path, held_out_trust: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    t = model.thresholds
     tweets = tweeteval(data_dir, "sentiment", "val")
-    p = model.probabilities([x for x, _ in tweets])
-    predicted = [SENTIMENT_CLASSES[i] for i in p["sentiment"].argmax(axis=1)]
-    truth = [TWEET_SENTIMENT[lab] for _, lab in tweets]
-    out["tweet_sentiment_val"] = per_class(truth, predicted, SENTIMENT_CLASSES)
-    out["tweet_sentiment_val"]["reliability"] = reliability(
-        p["sentiment"].max(axis=1), [a == b for a, b in zip(truth, predicted, strict=True)]
+    out["tweet_sentiment_val"] = _sentiment_scores(
+        model, [x for x, _ in tweets], [TWEET_SENTIMENT[lab] for _, lab in tweets]
     )
     for task in ("offensive", "hate"):
         rows = tweeteval(data_dir, task, "val")
-        flagged = model.probabilities([x for x, _ in rows])["abusive"] >= t.abusive
+        flagged = model.probabilities([x for x, _ in rows])["abusive"] >= model.thresholds.abusive
         out[f"{task}_val"] = _binary([lab == "1" for _, lab in rows], flagged.tolist())
     if held_out_trust:
         fft = [
-            e
-            for e in nhs_feedback(data_dir / "pxtextmining" / "phase1_text_data.csv", "fft")
-            if e.group == held_out_trust
+            (text, label)
+            for text, label, trust in feedback_rows(data_dir / FFT_CSV)
+            if trust == held_out_trust
         ]
-        p = model.probabilities([e.text for e in fft])
-        predicted = [SENTIMENT_CLASSES[i] for i in p["sentiment"].argmax(axis=1)]
-        truth = [SENTIMENT_CLASSES[e.sentiment or 0] for e in fft]
-        scores = per_class(truth, predicted, SENTIMENT_CLASSES)
+        scores = _sentiment_scores(model, [t for t, _ in fft], [label for _, label in fft])
         scores["trust"] = held_out_trust
         scores["mean_f1_compliment_concern"] = round(
             (scores["per_class"]["compliment"]["f1"] + scores["per_class"]["concern"]["f1"]) / 2, 3
@@ -296,7 +302,7 @@ def evaluate(
     model = EncoderModel(folder, threads=1)
     held_out_trust = held_out_trust or model.meta.get("held_out_trust")
     settings = load_settings()
-    policy = PostClassifier.from_settings(settings).policy
+    policy = policy_rules(settings)
     classifier = PostClassifier(settings.departments, encoder=model, policy=policy)
     fast = PostClassifier(settings.departments, fast=True, policy=policy)
     timed = speed(model, data_dir)  # first, on a quiet process (make bench has the real figure)

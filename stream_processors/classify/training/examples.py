@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from stream_processors.classify.encoder import POLICY_RULES, SENTIMENT_CLASSES, 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WRITTEN_DIR = REPO_ROOT / "training" / "data"
 DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
+FFT_CSV = Path("pxtextmining") / "phase1_text_data.csv"
 TWEET_SENTIMENT = {"0": "concern", "1": "neutral", "2": "compliment"}
 
 
@@ -68,33 +69,38 @@ def criticality_label(value: str) -> Sentiment | None:
     return "compliment" if number > 0 else "concern" if number < 0 else "neutral"
 
 
+def feedback_rows(path: Path) -> Iterator[tuple[str, Sentiment, str]]:
+    """(text, label, organisation) of a pxtextmining-style CSV (the FFT comments, Care Opinion
+    stories), without the rows whose criticality is dirty or whose text is empty."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            label = criticality_label(row["criticality"])
+            text = (row["feedback"] or "").strip()
+            if label is not None and text:
+                yield text, label, row["organization"]
+
+
 def nhs_feedback(path: Path, source: str) -> list[Example]:
     """Friends and Family comments or Care Opinion stories (same columns); ``group`` = the Trust.
 
     Patient feedback is never abusive and, in the FFT's short answers, never urgent; Care Opinion
     stories sometimes tell of a past crisis, so they say nothing about urgency."""
-    examples = []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            label = criticality_label(row["criticality"])
-            text = (row["feedback"] or "").strip()
-            if label is None or not text:
-                continue
-            urgent = 0 if source == "fft" else None
-            examples.append(
-                Example(
-                    text,
-                    source,
-                    sentiment=SENTIMENT_CLASSES.index(label),
-                    abusive=0,
-                    urgent=urgent,
-                    group=row["organization"],
-                )
-            )
-    return examples
+    urgent = 0 if source == "fft" else None
+    return [
+        Example(
+            text,
+            source,
+            sentiment=SENTIMENT_CLASSES.index(label),
+            abusive=0,
+            urgent=urgent,
+            group=organisation,
+        )
+        for text, label, organisation in feedback_rows(path)
+    ]
 
 
 def _lines(path: Path) -> list[str]:
+    # TweetEval text files hold one tweet a line; keep empty lines to stay aligned with labels
     return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
@@ -230,7 +236,7 @@ def assemble(
     ``hold_out_group`` leaves one NHS Trust out entirely (for the leave-one-Trust-out figure)."""
     data_dir = data_dir or default_data_dir()
     rng = np.random.default_rng(seed)
-    fft = nhs_feedback(data_dir / "pxtextmining" / "phase1_text_data.csv", "fft")
+    fft = nhs_feedback(data_dir / FFT_CSV, "fft")
     if hold_out_group:
         fft = [e for e in fft if e.group != hold_out_group]
     sources: list[list[Example]] = [

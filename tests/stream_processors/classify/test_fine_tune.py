@@ -83,7 +83,7 @@ def tiny_corpus() -> ex.Corpus:
 def tiny_model(tmp_path_factory) -> Path:
     corpus = tiny_corpus()
     settings = FineTuneSettings(epochs=2, batch_size=8, learning_rate=1e-4, tweets_per_epoch=0)
-    network, _ = train_network(corpus, settings, seed=0, progress=lambda _: None)
+    network = train_network(corpus, settings, seed=0, progress=lambda _: None)
     folder = tmp_path_factory.mktemp("encoder")
     write_model(network, corpus, folder, settings, 0, "tiny", 1.0, progress=lambda _: None)
     return folder

@@ -14,7 +14,6 @@ from stream_processors.classify.train import (
     AbuseExample,
     DataFileError,
     SentimentExample,
-    criticality_label,
     main_train,
     read_abuse_file,
     read_sentiment_file,
@@ -22,6 +21,7 @@ from stream_processors.classify.train import (
     train_sentiment,
 )
 from stream_processors.classify.training import examples
+from stream_processors.classify.training.examples import criticality_label
 
 COMPLIMENTS = [
     "lovely staff thank you",
