@@ -31,6 +31,7 @@ from alerting.channels import Channel, ConsoleChannel
 from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
 from alerting.render import Message, Renderer, TemplateProblem
 from alerting.routing import RoutingDecision, delivery_key, route_alert
+from socmon.deadletters import dead_letter
 from socmon.index.port import Index
 from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import (
@@ -304,7 +305,7 @@ class AlertDelivery:
         return deliveries
 
     def _dead_letter(self, origin: str, payload: str, reason: str) -> None:
-        letter = DeadLetter(stage="alerting", reason=reason, origin=origin, payload=payload)
+        letter = dead_letter("alerting", origin, payload, reason)
         self.metrics.deadletters.labels("alerting", "delivery_failed").inc()
         self.dead_letters.send(letter)
 
@@ -392,11 +393,11 @@ class AlertDelivery:
                         except RecordError as exc:
                             self.metrics.deadletters.labels("alerting", "invalid_alert").inc()
                             self.dead_letters.send(
-                                DeadLetter(
-                                    stage="alerting",
-                                    reason=exc.reason,
-                                    origin=f"{tp.topic}/{tp.partition}/{rec.offset}",
-                                    payload=rec.value.decode("utf-8", "replace"),
+                                dead_letter(
+                                    "alerting",
+                                    f"{tp.topic}/{tp.partition}/{rec.offset}",
+                                    rec.value,
+                                    exc.reason,
                                 )
                             )
                 self.handle(alerts)

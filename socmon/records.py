@@ -276,11 +276,15 @@ class Delivery(Record):
         return f"{self.alert_id}|{self.recipient}|{self.channel}"
 
 
+Stage = Literal["ingest", "enrich", "index", "route", "alerting"]
+"""Where in the flow an item failed."""
+
+
 class DeadLetter(Record):
     """Anything that could not be parsed or delivered, with where it came from and why."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    stage: Literal["ingest", "enrich", "index", "route", "alerting"]
+    stage: Stage
     reason: NonEmpty
     origin: NonEmpty = Field(description="where it came from: file:line, topic/partition/offset")
     payload: str = Field(description="the raw item, as received")

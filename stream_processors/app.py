@@ -20,10 +20,19 @@ from typing import Any
 import faust
 from faust.types import StreamT
 
+from socmon.deadletters import dead_letter
 from socmon.index.port import Index
 from socmon.index.retention import apply_retention
 from socmon.metrics import Metrics
-from socmon.records import DeadLetter, EnrichedPost, Post, RecordError, parse_record, utcnow
+from socmon.records import (
+    DeadLetter,
+    EnrichedPost,
+    Post,
+    RecordError,
+    Stage,
+    parse_record,
+    utcnow,
+)
 from socmon.settings import Settings
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.governance.timer import install_sweep_timer
@@ -83,20 +92,18 @@ def create_app(
     )
     loop_executor = None  # the default thread pool: index writes may block (Elasticsearch)
 
-    async def dead_letter(stage: str, event: Any, reason: str) -> None:
-        letter = DeadLetter.model_validate(
-            {"stage": stage, "reason": reason, "origin": _origin(event), "payload": _payload(event)}
-        )
+    async def send_dead_letter(stage: Stage, event: Any, reason: str) -> None:
+        letter = dead_letter(stage, _origin(event), _payload(event), reason)
         metrics.deadletters.labels(stage, reason.split(":", 1)[0][:40]).inc()
         await deadletter.send(key=letter.key.encode(), value=letter.to_bytes())
 
-    async def parse_batch(stage: str, events: Sequence[Any], model: Any) -> list[Any]:
+    async def parse_batch(stage: Stage, events: Sequence[Any], model: Any) -> list[Any]:
         records = []
         for event in events:
             try:
                 records.append(parse_record(model, event.message.value))
             except RecordError as exc:
-                await dead_letter(stage, event, exc.reason)
+                await send_dead_letter(stage, event, exc.reason)
         return records
 
     @app.agent(raw, name="enrich")
@@ -126,11 +133,11 @@ def create_app(
             failed = dict(result.failed)
             by_key = {r.key: r for r in records}
             for key, reason in failed.items():
-                letter = DeadLetter(
-                    stage="index",
-                    reason=f"index rejected the document: {reason}",
-                    origin=f"index/{key}",
-                    payload=by_key[key].model_dump_json() if key in by_key else key,
+                letter = dead_letter(
+                    "index",
+                    f"index/{key}",
+                    by_key.get(key, key),
+                    f"index rejected the document: {reason}",
                 )
                 metrics.deadletters.labels("index", "rejected").inc()
                 await deadletter.send(key=letter.key.encode(), value=letter.to_bytes())
@@ -164,11 +171,11 @@ def create_app(
                 except RecordError as exc:
                     # A dead letter that is itself unreadable is kept as it came.
                     letters.append(
-                        DeadLetter(
-                            stage="index",
-                            reason=f"unreadable dead letter: {exc.reason}",
-                            origin=_origin(event),
-                            payload=_payload(event),
+                        dead_letter(
+                            "index",
+                            _origin(event),
+                            _payload(event),
+                            f"unreadable dead letter: {exc.reason}",
                         )
                     )
             loop = asyncio.get_running_loop()

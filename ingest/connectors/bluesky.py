@@ -69,9 +69,9 @@ from ingest.connectors.common import (
     active_accounts,
     api_retrying,
     clean_text,
-    raw_json,
 )
 from socmon.config.governance import OfficialAccount
+from socmon.deadletters import dead_letter
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
 
@@ -616,7 +616,7 @@ class BlueskySource(Connector):
             result: Post | DeadLetter | None = build(raw)
         except (Rejected, ValueError, TypeError, AttributeError, KeyError) as exc:
             reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
-            result = DeadLetter(stage="ingest", origin=origin, payload=raw_json(raw), reason=reason)
+            result = dead_letter("ingest", origin, raw, reason)
         return Item(position, raw, when, result)
 
 

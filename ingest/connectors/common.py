@@ -1,15 +1,12 @@
-"""What the platform connectors share: text clean-up, raw items for dead letters, retry limits,
-and picking a platform's accounts from the register."""
+"""What the platform connectors share: text clean-up, retry limits, and picking a platform's
+accounts from the register."""
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import tenacity
 
@@ -56,21 +53,6 @@ def clean_text(text: str) -> str:
         msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
         raise Rejected(msg) from exc
     return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def raw_json(raw: Any) -> str:
-    """The item as received, for a dead letter (client libraries may have turned times into
-    datetimes); escaped to ASCII only when it is not valid Unicode."""
-    text = json.dumps(raw, ensure_ascii=False, default=_json_value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(raw, ensure_ascii=True, default=_json_value)
-    return text
 
 
 def active_accounts(accounts: Iterable[OfficialAccount], platform: str) -> list[OfficialAccount]:

@@ -36,6 +36,7 @@ from ingest.connector import (
 )
 from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
 from socmon.config.connectors import FacebookSettings
+from socmon.deadletters import dead_letter
 from socmon.records import DeadLetter, Media, Platform, Post, PostKind, describe_validation_error
 
 log = logging.getLogger(__name__)
@@ -427,12 +428,8 @@ class GraphSource(Connector):
         )
 
     def _reject(self, reason: str, item: GraphItem) -> DeadLetter:
-        return DeadLetter(
-            stage="ingest",
-            reason=reason,
-            origin=f"{self.name} {self.edge.path} id {item.raw.get('id', '?')}",
-            payload=json.dumps(item.raw, ensure_ascii=False),
-        )
+        origin = f"{self.name} {self.edge.path} id {item.raw.get('id', '?')}"
+        return dead_letter("ingest", origin, item.raw, reason)
 
 
 def _fb_media(raw: Mapping[str, Any]) -> tuple[Media, ...]:

@@ -60,9 +60,9 @@ from ingest.connectors.common import (
     active_accounts,
     api_retrying,
     clean_text,
-    raw_json,
 )
 from socmon.config.governance import OfficialAccount
+from socmon.deadletters import dead_letter
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
 
@@ -328,7 +328,7 @@ class MastodonSource(Connector):
             return self.to_post(item)
         except (Rejected, KeyError, TypeError, AttributeError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
-            return DeadLetter(stage="ingest", origin=origin, payload=raw_json(item), reason=reason)
+            return dead_letter("ingest", origin, item, reason)
 
     def status_post(self, status: Any, kind: PostKind) -> Post | None:
         """A status to a `Post`, or None when an official account wrote it (its posts source

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest.connector import Connector, Fetched
+from socmon.deadletters import dead_letter
 from socmon.records import DeadLetter, Post, describe_validation_error
 
 REPLAY_FIELDS = {"platform", "id", "kind", "account", "author", "text", "created_at"}
@@ -44,7 +45,7 @@ def parse_replay_line(line: str, origin: str) -> Post | DeadLetter:
 
 
 def _reject(reason: str, origin: str, line: str) -> DeadLetter:
-    return DeadLetter(stage="ingest", reason=reason, origin=origin, payload=line)
+    return dead_letter("ingest", origin, line, reason)
 
 
 class ReplayConnector(Connector):

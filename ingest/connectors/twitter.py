@@ -7,7 +7,6 @@ errors and the translation of HTTP errors into the connector error contract.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from abc import abstractmethod
@@ -33,6 +32,7 @@ from ingest.connector import (
 )
 from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
 from socmon.config.connectors import TwitterSettings
+from socmon.deadletters import dead_letter
 from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
 
 log = logging.getLogger(__name__)
@@ -394,20 +394,10 @@ class TwitterSource(Connector):
         """A partial error of the page: a post that was deleted, is protected or was suspended."""
         reason = f"not available: {error.get('title', 'error')}: {error.get('detail', '')}".strip()
         resource = f"{error.get('resource_type', 'item')} {error.get('resource_id', '?')}"
-        return DeadLetter(
-            stage="ingest",
-            reason=reason,
-            origin=f"{self.name} {resource}",
-            payload=json.dumps(error, ensure_ascii=False),
-        )
+        return dead_letter("ingest", f"{self.name} {resource}", error, reason)
 
     def _reject(self, reason: str, tweet_id: str, tweet: Mapping[str, Any]) -> DeadLetter:
-        return DeadLetter(
-            stage="ingest",
-            reason=reason,
-            origin=f"{self.name} tweet {tweet_id}",
-            payload=json.dumps(tweet, ensure_ascii=False),
-        )
+        return dead_letter("ingest", f"{self.name} tweet {tweet_id}", tweet, reason)
 
 
 class TwitterMentions(TwitterSource):

@@ -113,6 +113,7 @@ def load_pxtextmining(data_dir: Path) -> list[SentimentExample]:
     return [
         SentimentExample(text=text, label=label, group=organisation)
         for text, label, organisation in feedback_rows(data_dir / FFT_CSV)
+        if label is not None
     ]
 
 

@@ -137,7 +137,7 @@ def dev_splits(model: EncoderModel, data_dir: Path, held_out_trust: str | None) 
         fft = [
             (text, label)
             for text, label, trust in feedback_rows(data_dir / FFT_CSV)
-            if trust == held_out_trust
+            if trust == held_out_trust and label is not None
         ]
         scores = _sentiment_scores(model, [t for t, _ in fft], [label for _, label in fft])
         scores["trust"] = held_out_trust

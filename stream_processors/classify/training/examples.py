@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 WRITTEN_DIR = REPO_ROOT / "training" / "data"
 DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
 FFT_CSV = Path("pxtextmining") / "phase1_text_data.csv"
+UNRATED_SHARE = 0.5  # an organisation with more comments at criticality 0 than this did not rate
 TWEET_SENTIMENT = {"0": "concern", "1": "neutral", "2": "compliment"}
 
 
@@ -69,15 +71,25 @@ def criticality_label(value: str) -> Sentiment | None:
     return "compliment" if number > 0 else "concern" if number < 0 else "neutral"
 
 
-def feedback_rows(path: Path) -> Iterator[tuple[str, Sentiment, str]]:
+def feedback_rows(path: Path) -> Iterator[tuple[str, Sentiment | None, str]]:
     """(text, label, organisation) of a pxtextmining-style CSV (the FFT comments, Care Opinion
-    stories), without the rows whose criticality is dirty or whose text is empty."""
+    stories), without the rows whose criticality is dirty or whose text is empty.
+
+    An organisation that rated most of its comments 0 did not rate them: Trust B's 2,563 zeros
+    are mostly praise ("Friendly and knowledgeable staff"), and read as neutral they taught the
+    model that praise is neutral. Their label is ``None`` (unknown), not neutral."""
+    rows: list[tuple[str, Sentiment, str]] = []
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             label = criticality_label(row["criticality"])
             text = (row["feedback"] or "").strip()
             if label is not None and text:
-                yield text, label, row["organization"]
+                rows.append((text, label, row["organization"]))
+    totals = Counter(org for _, _, org in rows)
+    zeros = Counter(org for _, label, org in rows if label == "neutral")
+    unrated = {org for org, n in zeros.items() if n > UNRATED_SHARE * totals[org]}
+    for text, label, org in rows:
+        yield text, None if label == "neutral" and org in unrated else label, org
 
 
 def nhs_feedback(path: Path, source: str) -> list[Example]:
@@ -90,7 +102,7 @@ def nhs_feedback(path: Path, source: str) -> list[Example]:
         Example(
             text,
             source,
-            sentiment=SENTIMENT_CLASSES.index(label),
+            sentiment=None if label is None else SENTIMENT_CLASSES.index(label),
             abusive=0,
             urgent=urgent,
             group=organisation,

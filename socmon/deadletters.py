@@ -1,0 +1,47 @@
+"""Errors as data: one way to turn any item that failed into a dead letter.
+
+Every stage keeps what it cannot handle instead of dropping it (the ``socmon.deadletters``
+topic, then the index), the way bytewax splits a stream into oks and errs: a stage calls
+:func:`dead_letter` with the item as it came, where it came from and why, and sends the result.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from socmon.records import DeadLetter, Stage
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def raw_json(raw: Any) -> str:
+    """The item as received, as JSON (client libraries may have turned times into datetimes);
+    escaped to ASCII only when it is not valid Unicode."""
+    text = json.dumps(raw, ensure_ascii=False, default=_json_value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(raw, ensure_ascii=True, default=_json_value)
+    return text
+
+
+def as_payload(item: Any) -> str:
+    """A dead letter's payload: text as it is, bytes decoded (bad bytes replaced), a record as
+    its JSON, anything else (a platform's parsed item) as JSON."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, bytes | bytearray):
+        return bytes(item).decode("utf-8", "replace")
+    dump = getattr(item, "model_dump_json", None)
+    if callable(dump):
+        return str(dump())
+    return raw_json(item)
+
+
+def dead_letter(stage: Stage, origin: str, item: Any, reason: str) -> DeadLetter:
+    """The dead letter of `item`, which failed at `stage` (from `origin`) because of `reason`."""
+    return DeadLetter(stage=stage, origin=origin, payload=as_payload(item), reason=reason)
