@@ -22,11 +22,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-## lint: ruff and mypy
+## lint: ruff, mypy, and the layers of the code (import-linter: see docs/architecture.md)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy socmon ingest stream_processors alerting dashboards
+	$(BIN)/lint-imports
+	$(BIN)/mypy socmon socmon_app ingest stream_processors alerting dashboards
 
 ## bench: throughput numbers, written to bench/results.json
 bench: $(STAMP)
@@ -36,8 +37,8 @@ bench: $(STAMP)
 ## the fast models and the rules on our own cases (eval/results.md)
 eval: $(STAMP)
 	$(BIN)/python -m stream_processors.classify.training.evaluate_encoder --markdown
-	$(BIN)/python -m stream_processors.classify.evaluate --markdown
-	$(BIN)/python -m stream_processors.classify.rules_eval --markdown
+	$(BIN)/python -m stream_processors.classify.training.evaluate --markdown
+	$(BIN)/python -m stream_processors.classify.training.rules_eval --markdown
 
 ## encoder: fine-tune the bundled judgement model again, as it was made (about 50 min on 2 cores;
 ## NHS Trust A is left out, so that its comments measure the model on a Trust it never saw)

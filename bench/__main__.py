@@ -108,7 +108,7 @@ def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> tuple
     index = SqliteIndex(data_dir / "socmon.db")
     index.setup()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "socmon.cli", "worker"],
+        [sys.executable, "-m", "socmon_app.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "worker.log").open("wb"),

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit
+from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit
 
 dashboards_app = typer.Typer(help="Kibana dashboards (deployments).", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for the communications team.", no_args_is_help=True)
@@ -100,8 +100,6 @@ def report_monthly(
         html_to_pdf,
         render_html,
     )
-    from socmon.index.factory import open_index
-    from socmon.index.port import IndexUnavailable
 
     try:
         wanted = Month.parse(month) if month else Month.before(datetime.now(UTC))
@@ -110,15 +108,8 @@ def report_monthly(
         raise typer.Exit(2) from exc
     settings = settings_or_exit(config, data_dir)
     target = out or Path(f"socmon-report-{wanted}.{output_format.value}")
-    try:
-        index = open_index(settings)
-        try:
-            html = render_html(build_report(index, settings, wanted))
-        finally:
-            index.close()
-    except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with index_or_exit(settings, setup=False) as index:
+        html = render_html(build_report(index, settings, wanted))
     if output_format is ReportFormat.pdf:
         try:
             target.write_bytes(html_to_pdf(html))
@@ -140,21 +131,12 @@ def retention_apply(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Delete posts, alerts, deliveries and dead letters older than index.retention_days."""
-    from socmon.index.factory import open_index
-    from socmon.index.port import IndexUnavailable
     from socmon.index.retention import apply_retention, retention_cutoff
 
     moment = _aware(now, "--now") if now else datetime.now(UTC)
     settings = settings_or_exit(config, data_dir)
-    try:
-        index = open_index(settings)
-        try:
-            deleted = apply_retention(index, settings.index, moment)
-        finally:
-            index.close()
-    except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with index_or_exit(settings, setup=False) as index:
+        deleted = apply_retention(index, settings.index, moment)
     cutoff = retention_cutoff(settings.index, moment)
     typer.echo(
         f"deleted {deleted} records from before {cutoff.isoformat()} "
@@ -174,8 +156,6 @@ def erase(
     or what was erased.
     """
     from dashboards.privacy import erase_author, erasure_key
-    from socmon.index.factory import open_index
-    from socmon.index.port import IndexUnavailable
 
     if not author.strip().lstrip("@"):
         typer.echo("socmon: --author needs a handle", err=True)
@@ -185,15 +165,8 @@ def erase(
         "Erase every post by this author and the alerts quoting them? This cannot be undone"
     ):
         raise typer.Exit(1)
-    try:
-        index = open_index(settings)
-        try:
-            entry = erase_author(index, author, erasure_key(settings))
-        finally:
-            index.close()
-    except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with index_or_exit(settings, setup=False) as index:
+        entry = erase_author(index, author, erasure_key(settings))
     # the log line of record: on stderr, with no handle and nothing of what was erased
     typer.echo(
         f"erasure recorded: erased_at={entry.erased_at.isoformat()} items={entry.items} "

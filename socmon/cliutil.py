@@ -1,15 +1,19 @@
 """What every stage's command line shares: the --config and --data-dir options, settings loading
-with a clear error, logging set-up."""
+with a clear error, opening the index, logging set-up."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from socmon.index import factory
+from socmon.index.port import Index, IndexUnavailable
 from socmon.settings import ConfigError, Settings, load_settings
 
 ConfigOpt = Annotated[
@@ -32,6 +36,27 @@ def settings_or_exit(config: Path | None, data_dir: Path | None = None) -> Setti
     except ConfigError as exc:
         typer.echo(f"socmon: configuration error in {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+@contextmanager
+def index_or_exit(settings: Settings, setup: bool = True) -> Iterator[Index]:
+    """The configured index (set up first unless `setup` is false), closed afterwards; when it
+    cannot be opened or fails, print why (`socmon: cannot open the SQLite index at ...`) and
+    exit 1."""
+    try:
+        index = factory.open_index(settings)
+    except IndexUnavailable as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        if setup:
+            index.setup()
+        yield index
+    except IndexUnavailable as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        index.close()
 
 
 def setup_logging(level: str = "WARNING") -> None:

@@ -20,7 +20,13 @@ from socmon.config.alerting import AlertingSettings
 from socmon.config.classifier import ClassifierSettings
 from socmon.config.connectors import ConnectorSettings
 from socmon.config.dashboard import DashboardSettings
-from socmon.config.governance import GovernanceSettings, OfficialAccount, with_register_file
+from socmon.config.governance import (
+    GovernanceSettings,
+    OfficialAccount,
+    RegisterFileError,
+    merge_accounts,
+    read_register_file,
+)
 from socmon.topics import Topics
 
 DEFAULT_CONFIG = "default_config.yaml"
@@ -206,3 +212,20 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             field = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {field}: {err['msg']}")
         raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from exc
+
+
+def with_register_file(settings: Settings, config_path: Path | None) -> Settings:
+    """`settings` with the register file's accounts added to `accounts` (unchanged without one).
+
+    Raises `ConfigError` naming the file, the entry and the field.
+    """
+    register_file = settings.governance.register_file
+    if register_file is not None and not register_file.is_absolute() and config_path is not None:
+        register_file = config_path.parent / register_file
+    where = str(config_path) if config_path else "(bundled default_config.yaml)"
+    try:
+        from_file = read_register_file(register_file) if register_file else []
+        accounts = merge_accounts(settings.accounts, from_file, register_file, where)
+    except RegisterFileError as exc:
+        raise ConfigError(str(exc)) from exc
+    return settings.model_copy(update={"accounts": accounts})

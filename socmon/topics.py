@@ -1,13 +1,19 @@
-"""Topic names. One prefix for all, so tests and several deployments can share a broker."""
+"""Topic names and consumer groups. One prefix for all topics, so tests and several deployments
+can share a broker."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+STREAM_GROUP = "socmon-stream"
+"""The stream processors' consumer group (the Faust app id)."""
+ALERTING_GROUP = "socmon-alerting"
+"""Alert delivery's consumer group."""
+
 
 @dataclass(frozen=True)
 class Topics:
-    """The four topics of the flow (see ARCHITECTURE.md)."""
+    """The four topics of the flow (see docs/architecture.md)."""
 
     prefix: str = "socmon"
 

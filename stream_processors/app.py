@@ -34,6 +34,7 @@ from socmon.records import (
     utcnow,
 )
 from socmon.settings import Settings
+from socmon.topics import STREAM_GROUP
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.governance.timer import install_sweep_timer
 from stream_processors.governance.unregistered import LookalikeAccounts
@@ -41,7 +42,7 @@ from stream_processors.route import alerts_for
 
 log = logging.getLogger(__name__)
 
-APP_ID = "socmon-stream"
+APP_ID = STREAM_GROUP
 ENRICH_BATCH = 500
 DEADLETTER_BATCH = 200
 RETENTION_EVERY_SECONDS = 6 * 3600.0

@@ -34,7 +34,7 @@ def socmon(*args: str, timeout: float = 300, env: dict[str, str] | None = None):
     """Run the CLI in a subprocess; return the CompletedProcess (text output)."""
     full_env = pipeline_env() | (env or {})
     return subprocess.run(
-        [sys.executable, "-m", "socmon.cli", *args],
+        [sys.executable, "-m", "socmon_app.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -123,7 +123,7 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
         [
             sys.executable,
             "-m",
-            "socmon.cli",
+            "socmon_app.cli",
             "up",
             "--replay",
             str(replay),
@@ -192,7 +192,7 @@ def test_up_serves_metrics_and_stops_cleanly_on_ctrl_c(tmp_path):
         [
             sys.executable,
             "-m",
-            "socmon.cli",
+            "socmon_app.cli",
             "up",
             "--data-dir",
             str(tmp_path),

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit, setup_logging
+from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,11 @@ def serve(
 
     from dashboards.web.app import create_app
     from dashboards.web.users import list_users
-    from socmon.index.factory import open_index
 
     settings = settings_or_exit(config, data_dir)
     setup_logging("INFO")
     dash = settings.dashboard
-    index = open_index(settings)
-    try:
-        index.setup()
+    with index_or_exit(settings) as index:
         app = create_app(settings, index)
         try:
             sock = bind_socket(host or dash.host, dash.port if port is None else port)
@@ -78,8 +75,6 @@ def serve(
             )
         )
         server.run(sockets=[sock])
-    finally:
-        index.close()
 
 
 def add_user_command(
@@ -92,7 +87,6 @@ def add_user_command(
 ) -> None:
     """Create a dashboard user (local login); the password is asked for, or read from stdin."""
     from dashboards.web.users import UserError, add_user, check_name
-    from socmon.index.factory import open_index
 
     settings = settings_or_exit(config, data_dir)
     try:
@@ -104,15 +98,12 @@ def add_user_command(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    index = open_index(settings)
-    try:
-        index.setup()
-        add_user(index, name, password, replace=replace)
-    except UserError as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    finally:
-        index.close()
+    with index_or_exit(settings) as index:
+        try:
+            add_user(index, name, password, replace=replace)
+        except UserError as exc:
+            typer.echo(f"socmon: {exc}", err=True)
+            raise typer.Exit(2) from exc
     if settings.dashboard.auth != "local":
         typer.echo(
             "socmon: note: dashboard.auth is 'proxy', so local users are not used to log in",
@@ -132,17 +123,13 @@ def export_feedback_command(
 ) -> None:
     """Write the dashboard's corrections as labelled JSON Lines {"text", "label"}."""
     from dashboards.web.feedback import export_feedback
-    from socmon.index.factory import open_index
 
     if task not in ("sentiment", "departments"):
         typer.echo(f"socmon: --task must be sentiment or departments, not {task!r}", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(config, data_dir)
-    index = open_index(settings)
-    try:
+    with index_or_exit(settings, setup=False) as index:
         count = export_feedback(index, out, "sentiment" if task == "sentiment" else "departments")
-    finally:
-        index.close()
     typer.echo(f"wrote {count} labelled examples to {out}")
 
 

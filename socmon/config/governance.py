@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -16,9 +16,6 @@ from pydantic import Field, ValidationError, field_validator
 
 from socmon.config import Section, TimeZoneName
 from socmon.records import Platform
-
-if TYPE_CHECKING:
-    from socmon.settings import Settings
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
@@ -180,27 +177,6 @@ def merge_accounts(
         seen[account.key] = source
         merged.append(account)
     return merged
-
-
-def with_register_file(settings: Settings, config_path: Path | None) -> Settings:
-    """`settings` with the register file's accounts added to `accounts` (unchanged without one).
-
-    Called by `socmon.settings.load_settings`; raises its `ConfigError` naming the file, the
-    entry and the field.
-    """
-    # Imported here: socmon.settings imports this module at its top.
-    from socmon.settings import ConfigError
-
-    register_file = settings.governance.register_file
-    if register_file is not None and not register_file.is_absolute() and config_path is not None:
-        register_file = config_path.parent / register_file
-    where = str(config_path) if config_path else "(bundled default_config.yaml)"
-    try:
-        from_file = read_register_file(register_file) if register_file else []
-        accounts = merge_accounts(settings.accounts, from_file, register_file, where)
-    except RegisterFileError as exc:
-        raise ConfigError(str(exc)) from exc
-    return settings.model_copy(update={"accounts": accounts})
 
 
 def _kind(value: Any) -> str:

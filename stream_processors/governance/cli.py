@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit
+from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit
 from socmon.config.governance import OfficialAccount
-from socmon.index.port import Index, IndexUnavailable
+from socmon.index.port import Index
 from socmon.records import Alert, describe_validation_error, utcnow
 from socmon.settings import Settings
 
@@ -37,21 +35,6 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who records this (name).")]
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"socmon: {message}", err=True)
     return typer.Exit(code)
-
-
-@contextmanager
-def _index(settings: Settings) -> Iterator[Index]:
-    from socmon.index.factory import open_index
-
-    index = open_index(settings)
-    try:
-        index.setup()
-        yield index
-    except IndexUnavailable as exc:
-        msg = f"the index is unavailable: {exc}"
-        raise _fail(msg) from exc
-    finally:
-        index.close()
 
 
 def _today(settings: Settings) -> date:
@@ -94,7 +77,7 @@ def list_accounts(
     from socmon.register import load_register
 
     settings = settings_or_exit(config, data_dir)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         register = load_register(settings.accounts, index)
         last_posts = index.last_post_per_account()
     rows = [
@@ -132,7 +115,7 @@ def show_account(
 ) -> None:
     """One account: its register entry, last post, and what was recorded about it."""
     settings = settings_or_exit(config, data_dir)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         register, found = _find(settings, index, account)
         last_posts = index.last_post_per_account()
     for name, value in found.model_dump(mode="json").items():
@@ -157,7 +140,7 @@ def review_account(
     from socmon.register import AccountReview, record_review
 
     settings = settings_or_exit(config, data_dir)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         _, found = _find(settings, index, account)
         if found.status == "closed":
             msg = f"{found.label} is closed; a closed account is not reviewed"
@@ -187,7 +170,7 @@ def close_account(
     from socmon.register import AccountClosure, record_closure
 
     settings = settings_or_exit(config, data_dir)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         _, found = _find(settings, index, account)
         closure = _record(
             AccountClosure,
@@ -218,7 +201,7 @@ def change_owner(
     from socmon.register import OwnershipChange, record_ownership_change
 
     settings = settings_or_exit(config, data_dir)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         _, found = _find(settings, index, account)
         change = _record(
             OwnershipChange,
@@ -268,7 +251,7 @@ def request_account(
         proposed_handle=handle,
         recorded_by=by,
     )
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         request_id = record_account_request(index, request)
     typer.echo(f"request {request_id} recorded ({request.decision})")
 
@@ -289,7 +272,7 @@ def list_requests(
         parse_month(month)
     except ValueError as exc:
         raise _fail(str(exc), code=2) from exc
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         found = account_requests(index, month)
     totals = summarise(found)
     if as_json:
@@ -377,7 +360,7 @@ def sweep_now(
 
     settings = settings_or_exit(config, data_dir)
     moment = _parse_now(now)
-    with _index(settings) as index:
+    with index_or_exit(settings) as index:
         alerts = run_sweep(settings, index, moment)
         if not dry_run:
             try:

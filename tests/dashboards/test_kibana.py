@@ -30,8 +30,8 @@ from dashboards.kibana import (
     saved_object_files,
     with_index_prefix,
 )
-from socmon.cli import app
 from socmon.index.elasticsearch import MAPPINGS
+from socmon_app.cli import app
 from tests.servers import free_port
 
 OBJECTS = load_saved_objects()

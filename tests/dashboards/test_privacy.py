@@ -16,10 +16,10 @@ from dashboards.privacy import (
     erasure_key,
     handle_hash,
 )
-from socmon.cli import app
 from socmon.index.port import PostQuery
 from socmon.index.retention import apply_retention, retention_cutoff
 from socmon.settings import IndexSettings, Settings
+from socmon_app.cli import app
 from tests.dashboards.backends import Backend, backend  # noqa: F401
 from tests.socmon.index.conformance import make_alert, make_deadletter, make_delivery, make_post
 

@@ -15,10 +15,10 @@ from dashboards.report import Month, MonthlyReport, build_report, html_to_pdf, r
 from dashboards.report.monthly import ACCOUNT_REQUESTS, Change
 from dashboards.report.render import PdfUnavailable, find_browser
 from dashboards.report.themes import Theme, top_themes, words
-from socmon.cli import app
 from socmon.index.port import Index
 from socmon.records import Breach, Classification, Record
 from socmon.settings import Settings, load_settings
+from socmon_app.cli import app
 from tests.dashboards.backends import Backend, backend  # noqa: F401
 from tests.servers import missing
 from tests.socmon.index.conformance import make_alert, make_post

@@ -167,7 +167,7 @@ def test_connectors_check_tells_per_source_what_works_and_fails_without_printing
     import responses
     from typer.testing import CliRunner
 
-    from socmon.cli import app
+    from socmon_app.cli import app
     from tests.ingest.connectors import fixture
 
     monkeypatch.setenv("SOCMON_CONNECTORS__TWITTER__BEARER_TOKEN", TWITTER_TOKEN)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from dashboards.web.feedback import record_correction
-from socmon.cli import app
 from socmon.index.sqlite import SqliteIndex
+from socmon_app.cli import app
 from stream_processors.classify.sentiment import SentimentModel
 from tests.socmon.index.conformance import make_post
 

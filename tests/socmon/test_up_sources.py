@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from socmon.settings import load_settings
-from socmon.supervisor import Supervisor
+from socmon_app.supervisor import Supervisor
 from tests.e2e_helpers import socmon
 
 

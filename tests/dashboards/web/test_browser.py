@@ -86,7 +86,7 @@ class DashboardServer:
             [
                 sys.executable,
                 "-m",
-                "socmon.cli",
+                "socmon_app.cli",
                 "dashboard",
                 "--config",
                 str(config),

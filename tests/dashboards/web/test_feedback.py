@@ -15,9 +15,9 @@ from dashboards.web.feedback import (
     latest_corrections,
     record_correction,
 )
-from socmon.cli import app
 from socmon.index.sqlite import SqliteIndex
 from socmon.settings import Settings
+from socmon_app.cli import app
 from tests.dashboards.web.seed import Seeded, write_config
 
 T = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 from dashboards.web.users import authenticate, list_users
 from socmon.index.sqlite import SqliteIndex
 from socmon.settings import load_settings
-from socmon.supervisor import Supervisor
+from socmon_app.supervisor import Supervisor
 from tests.dashboards.web.seed import write_config
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from stream_processors.classify import abuse
-from stream_processors.classify.evaluate import scores
-from stream_processors.classify.train import default_data_dir, load_tweet_abuse
+from stream_processors.classify.training.evaluate import scores
+from stream_processors.classify.training.train import default_data_dir, load_tweet_abuse
 
 ABUSIVE = [
     "@user you are a fucking idiot and a disgrace",

@@ -10,7 +10,7 @@ import pytest
 
 from socmon.settings import load_settings
 from stream_processors.classify.classifier import JUDGED_RULES, PostClassifier, PostText
-from stream_processors.classify.rules_eval import (
+from stream_processors.classify.training.rules_eval import (
     PolicyCase,
     UrgencyCase,
     load_policy_cases,

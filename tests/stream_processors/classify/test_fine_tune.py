@@ -58,7 +58,7 @@ def test_the_dashboard_export_format_is_read_as_sentiment(tmp_path):
 
 def test_socmon_train_encoder_needs_an_output_folder():
     done = subprocess.run(
-        [sys.executable, "-m", "stream_processors.classify.train", "--model", "encoder"],
+        [sys.executable, "-m", "stream_processors.classify.training.train", "--model", "encoder"],
         capture_output=True,
         text=True,
         check=False,

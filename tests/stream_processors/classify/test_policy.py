@@ -10,7 +10,7 @@ import pytest
 from socmon.records import Media
 from stream_processors.classify import pii, rules_eval
 from stream_processors.classify.policy import RULES, PolicyRules, check_policy
-from stream_processors.classify.rules_eval import (
+from stream_processors.classify.training.rules_eval import (
     PolicyCase,
     load_policy_cases,
     policy_rules_fired,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from stream_processors.classify import sentiment
-from stream_processors.classify.evaluate import scores
-from stream_processors.classify.train import (
+from stream_processors.classify.training.evaluate import scores
+from stream_processors.classify.training.train import (
     default_data_dir,
     load_tweet_sentiment,
     split_tweet_sentiment,

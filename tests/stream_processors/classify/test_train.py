@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from stream_processors.classify import train
 from stream_processors.classify.abuse import AbuseModel
 from stream_processors.classify.sentiment import SentimentModel
-from stream_processors.classify.train import (
+from stream_processors.classify.training import examples, train
+from stream_processors.classify.training.examples import criticality_label
+from stream_processors.classify.training.train import (
     AbuseExample,
     DataFileError,
     SentimentExample,
@@ -20,8 +21,6 @@ from stream_processors.classify.train import (
     train_abuse,
     train_sentiment,
 )
-from stream_processors.classify.training import examples
-from stream_processors.classify.training.examples import criticality_label
 
 COMPLIMENTS = [
     "lovely staff thank you",

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from stream_processors.classify.rules_eval import UrgencyCase, load_urgency_cases
+from stream_processors.classify.training.rules_eval import UrgencyCase, load_urgency_cases
 from stream_processors.classify.urgency import CATEGORIES, NOT_URGENT, detect_urgent
 
 CASES = load_urgency_cases()

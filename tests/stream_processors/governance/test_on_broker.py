@@ -17,12 +17,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
-from socmon.cli import app as socmon_app
 from socmon.index.sqlite import SqliteIndex
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
 from socmon.records import Alert, parse_record
 from socmon.settings import KafkaSettings, Settings, load_settings
+from socmon_app.cli import app as socmon_app
 from stream_processors.app import create_app
 from stream_processors.governance.job import sweep_runs
 from stream_processors.governance.requests import account_requests

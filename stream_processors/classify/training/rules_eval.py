@@ -1,6 +1,6 @@
 """Precision and recall of the rule-based classifiers on our own test set.
 
-``python -m stream_processors.classify.rules_eval`` reads tests/data/policy_cases.yaml and
+``python -m stream_processors.classify.training.rules_eval`` reads tests/data/policy_cases.yaml and
 tests/data/urgency_cases.yaml (from the repository root) and prints one row per policy rule and
 per urgent category; ``--markdown`` prints the same tables as Markdown for the README, and
 ``--errors`` lists every case the rules got wrong. The test suite loads the cases through the
@@ -22,7 +22,7 @@ from socmon.records import Media
 from stream_processors.classify.policy import DEFAULT_ORGANISATION_DOMAINS, RULES, PolicyRules
 from stream_processors.classify.urgency import CATEGORIES, detect_urgent
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 POLICY_CASES = REPO_ROOT / "tests" / "data" / "policy_cases.yaml"
 URGENCY_CASES = REPO_ROOT / "tests" / "data" / "urgency_cases.yaml"
 
@@ -297,7 +297,7 @@ def format_table(report: Report, markdown: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m stream_processors.classify.rules_eval",
+        prog="python -m stream_processors.classify.training.rules_eval",
         description="Precision and recall of the policy rules and the urgent-post detector.",
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, DataDirOpt, settings_or_exit, setup_logging
+from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit, setup_logging
 from socmon.records import Classification, PostKind
 from socmon.settings import Settings
 
@@ -39,7 +39,7 @@ def up(
 ) -> None:
     """Start the whole pipeline on this machine (embedded broker, worker, alerting, index)."""
     from socmon.sample import SAMPLE_PATH
-    from socmon.supervisor import Supervisor, SupervisorError
+    from socmon_app.supervisor import Supervisor, SupervisorError
 
     settings = settings_or_exit(config, data_dir)
     if metrics_port is not None:
@@ -80,13 +80,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Counts from the index: posts by sentiment, dead letters, alerts by kind."""
-    from socmon.index.factory import open_index
-
-    index = open_index(settings_or_exit(config, data_dir))
-    try:
+    with index_or_exit(settings_or_exit(config, data_dir), setup=False) as index:
         result = index.stats()
-    finally:
-        index.close()
     payload = {
         "indexed": result.indexed,
         "by_sentiment": result.by_sentiment,
@@ -115,19 +110,9 @@ def index_setup(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     ours are single long-lived indices written by id, so a delete phase would drop the whole
     year at once. Records expire one by one with `socmon retention apply`, on both backends.
     """
-    from socmon.index.factory import open_index
-    from socmon.index.port import IndexUnavailable
-
     settings = settings_or_exit(config, data_dir)
-    try:
-        index = open_index(settings)
-        try:
-            index.setup()
-        finally:
-            index.close()
-    except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with index_or_exit(settings):
+        pass  # opened and set up
     typer.echo(f"index ready ({settings.index.backend})")
     typer.echo(
         f"retention: records older than {settings.index.retention_days} days are deleted by "
@@ -152,21 +137,17 @@ def train(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Train a classifier from labelled data (see `socmon train --help`)."""
-    from stream_processors.classify.train import main_train
+    from stream_processors.classify.training.train import main_train
 
     args = list(ctx.args)
     if from_feedback:
         # The composition root may join stages: the dashboard's corrections become a data file.
         from dashboards.web.feedback import export_feedback
-        from socmon.index.factory import open_index
 
         settings = settings_or_exit(config, data_dir)
         path = settings.data_dir / "feedback" / "sentiment.jsonl"
-        index = open_index(settings)
-        try:
+        with index_or_exit(settings, setup=False) as index:
             count = export_feedback(index, path, task="sentiment")
-        finally:
-            index.close()
         if count == 0:
             typer.echo("socmon train: no corrections in the dashboard yet", err=True)
             raise typer.Exit(1)

@@ -1,6 +1,6 @@
 """Measure the classifiers on the development data and write ``eval/results.md`` and ``.json``.
 
-``python -m stream_processors.classify.evaluate [--markdown] [--data DIR]``
+``python -m stream_processors.classify.training.evaluate [--markdown] [--data DIR]``
 
 - sentiment, leave-one-Trust-out on pxtextmining (train on two Trusts, test on the third);
 - tweet sentiment on the odd lines of TweetEval ``sentiment_val`` (the even lines are training
@@ -29,7 +29,8 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support, recall_sc
 from socmon.records import SENTIMENTS
 from stream_processors.classify import abuse, sentiment
 from stream_processors.classify.sentiment import FeatureSpec
-from stream_processors.classify.train import (
+from stream_processors.classify.training.examples import REPO_ROOT
+from stream_processors.classify.training.train import (
     SentimentExample,
     TrainingConfig,
     default_data_dir,
@@ -42,7 +43,6 @@ from stream_processors.classify.train import (
     train_sentiment,
     unlabelled_tweets,
 )
-from stream_processors.classify.training.examples import REPO_ROOT
 
 EVAL_DIR = REPO_ROOT / "eval"
 SEED = 0
@@ -293,7 +293,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         "",
         f"Models: sentiment `{results['models']['sentiment']}`, "
         f"abuse `{results['models']['abuse']}`. Produced by "
-        "`python -m stream_processors.classify.evaluate`; only train and validation splits used.",
+        "`python -m stream_processors.classify.training.evaluate`; "
+        "only train and validation splits used.",
         "",
         "## Headline numbers",
         "",

@@ -28,9 +28,8 @@ from socmon.index.factory import open_index
 from socmon.kafka import ensure_topics, pending_records
 from socmon.metrics import serve_metrics
 from socmon.settings import Settings
+from socmon.topics import ALERTING_GROUP, STREAM_GROUP
 
-STREAM_GROUP = "socmon-stream"  # the Faust app id (stream_processors.app.APP_ID)
-ALERTING_GROUP = "socmon-alerting"  # alerting.worker.GROUP_ID
 MAX_RESTARTS = 5
 
 
@@ -243,7 +242,7 @@ class Supervisor:
         )
 
     def _children(self, logs: Path) -> list[Child]:
-        base = [sys.executable, "-m", "socmon.cli"]
+        base = [sys.executable, "-m", "socmon_app.cli"]
         config = ["--config", str(self.config_path.resolve())] if self.config_path else []
         replay: list[str] = []
         for path in self.replay:

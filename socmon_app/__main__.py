@@ -1,0 +1,5 @@
+"""`python -m socmon_app` runs the `socmon` command."""
+
+from socmon_app.cli import main
+
+main()
