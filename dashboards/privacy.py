@@ -19,8 +19,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, Field
 
-from socmon.index.port import Index
-from socmon.index.sqlite import author_handle
+from socmon.index.port import Index, author_handle
 from socmon.records import Record, utcnow
 from socmon.settings import Settings
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from socmon.index.elasticsearch import MAPPINGS
+from socmon.urls import without_credentials
 
 KIBANA_DIR: Final = Path(__file__).parent
 # Data views first, so a reader of the payload meets what the others refer to before them.
@@ -437,17 +438,6 @@ def import_url(kibana_url: str, space: str | None = None) -> str:
     if space and space != "default":
         base += f"/s/{urllib.parse.quote(space, safe='')}"
     return f"{base}/api/saved_objects/_import?overwrite=true"
-
-
-def without_credentials(url: str) -> str:
-    """The URL as it may be printed: any user and password removed."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _multipart(payload: bytes, filename: str) -> tuple[bytes, str]:

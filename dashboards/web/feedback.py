@@ -58,11 +58,6 @@ def all_corrections(index: Index) -> list[Correction]:
     return sorted(index.get_documents(CORRECTIONS, Correction), key=lambda c: c.corrected_at)
 
 
-def corrections_for(index: Index, post_key: str) -> list[Correction]:
-    """A post's corrections, oldest first."""
-    return [c for c in all_corrections(index) if c.post_key == post_key]
-
-
 def latest_corrections(corrections: Sequence[Correction]) -> dict[str, Correction]:
     """Post key -> the latest correction of each label, merged (sentiment and departments may
     have been corrected at different times by different people)."""

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
 from elasticsearch.helpers import bulk, streaming_bulk
@@ -40,6 +40,7 @@ from socmon.index.port import (
     PostDimension,
     PostQuery,
     Stats,
+    author_handle,
     check_dimensions,
     keep_corrections,
 )
@@ -56,6 +57,7 @@ from socmon.records import (
     utcnow,
 )
 from socmon.settings import IndexSettings
+from socmon.urls import without_credentials
 
 RETRYABLE_STATUSES: Final = (429, 502, 503, 504)
 # How often a chunk of posts is read and written again when another writer (the dashboard saving
@@ -185,26 +187,11 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
 }
 
 
-def author_handle(author: str) -> str:
-    """How an author is matched for erasure: without a leading ``@``, case-insensitive."""
-    return author.strip().lstrip("@").casefold()
-
-
 def _iso(moment: datetime, what: str) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         msg = f"{what} must be timezone-aware, got the naive time {moment.isoformat()}"
         raise ValueError(msg)
     return moment.isoformat()
-
-
-def _without_credentials(url: str) -> str:
-    """The URL as it may appear in a message or a log: user and password removed."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -301,7 +288,7 @@ class ElasticsearchIndex:
             client = Elasticsearch(settings.elasticsearch_url, request_timeout=30, **auth)
         except ValueError as exc:
             msg = (
-                f"invalid Elasticsearch URL {_without_credentials(settings.elasticsearch_url)}: "
+                f"invalid Elasticsearch URL {without_credentials(settings.elasticsearch_url)}: "
                 f"{exc}"
             )
             raise IndexUnavailable(msg) from exc

@@ -37,6 +37,11 @@ NO_VALUE = ""
 """The group of a post without a value for a multi-valued dimension (no department)."""
 
 
+def author_handle(author: str) -> str:
+    """How an author is matched for erasure: without a leading ``@``, case-insensitive."""
+    return author.strip().lstrip("@").casefold()
+
+
 class IndexUnavailable(Exception):
     """The index cannot be reached or refused a request."""
 

@@ -25,6 +25,7 @@ from socmon.index.port import (
     PostDimension,
     PostQuery,
     Stats,
+    author_handle,
     check_dimensions,
     keep_corrections,
 )
@@ -182,11 +183,6 @@ def _micros(moment: datetime, what: str) -> int:
 def _from_micros(micros: int) -> datetime:
     # timedelta arithmetic is exact; datetime.fromtimestamp(float) would round microseconds.
     return _EPOCH + timedelta(microseconds=micros)
-
-
-def author_handle(author: str) -> str:
-    """How an author is matched for erasure: without a leading ``@``, case-insensitive."""
-    return author.strip().lstrip("@").casefold()
 
 
 def fts_match_expression(text: str) -> str | None:

@@ -3,7 +3,8 @@
 ``SAMPLE_PATH`` is the replay file (one JSON object per line, the replay connector's format);
 ``EXPECTED_PATH`` says, for each valid line and keyed by ``platform:id``, what we intend it to be
 (sentiment, departments, abusive, urgent, policy breaches), so tests and demos can compare.
-Both files are written by ``python -m socmon.sample.generate``; never edit them by hand.
+Both files are written by ``python -m tools.sample`` (the generator lives in ``tools/sample/``
+of the repository and is not installed with the package); never edit them by hand.
 """
 
 from __future__ import annotations

@@ -64,6 +64,22 @@ class Span:
     value: str
 
 
+def nhs_check_digit(nine_digits: str) -> int | None:
+    """The modulus-11 check digit that follows the first nine digits of an NHS number.
+
+    None when the arithmetic gives 10: no number starting with those nine digits is ever issued.
+    ValueError unless `nine_digits` is exactly nine ASCII digits.
+    """
+    if len(nine_digits) != 9 or not nine_digits.isascii() or not nine_digits.isdigit():
+        msg = f"an NHS number starts with nine digits, not {nine_digits!r}"
+        raise ValueError(msg)
+    total = sum(int(d) * w for d, w in zip(nine_digits, _NHS_WEIGHTS, strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
 def is_valid_nhs_number(digits: str) -> bool:
     """True when `digits` is a 10-digit NHS number whose modulus-11 check digit is right.
 
@@ -75,12 +91,8 @@ def is_valid_nhs_number(digits: str) -> bool:
         return False
     if len(set(compact)) == 1:
         return False
-    total = sum(int(d) * w for d, w in zip(compact[:9], _NHS_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    # A remainder giving 10 means the number was never issued.
-    return check != 10 and check == int(compact[9])
+    check = nhs_check_digit(compact[:9])
+    return check is not None and check == int(compact[9])
 
 
 # 3-3-4 with one consistent optional separator, or ten digits run together; never part of a
@@ -250,11 +262,6 @@ _ADDRESS_DECLARED = folded_pattern(
 def normalise_postcode(postcode: str) -> str:
     """Upper case without spaces, the form allow-lists are compared in."""
     return re.sub(r"\s+", "", postcode).upper()
-
-
-def find_postcodes(text: str) -> list[Span]:
-    """Every UK postcode in the text (helper for callers that only need postcodes)."""
-    return [Span(m.start(), m.end(), m.group(0)) for m in _POSTCODE_RE.finditer(text)]
 
 
 def find_home_addresses(

@@ -5,7 +5,6 @@ several workers or after a restart). Used by the Faust timer and by `socmon acco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
 
@@ -84,10 +83,3 @@ def record_sweep_run(index: Index, run: SweepRun) -> None:
 def sweep_runs(index: Index, trigger: SweepTrigger | None = None) -> list[SweepRun]:
     runs = index.get_documents(SWEEPS, SweepRun)
     return [r for r in runs if trigger is None or r.trigger == trigger]
-
-
-def count_by_kind(alerts: Sequence[Alert]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for alert in alerts:
-        counts[alert.kind] = counts.get(alert.kind, 0) + 1
-    return counts

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from socmon.records import Media
-from stream_processors.classify import pii, rules_eval
+from stream_processors.classify import pii
 from stream_processors.classify.policy import RULES, PolicyRules, check_policy
+from stream_processors.classify.training import rules_eval
 from stream_processors.classify.training.rules_eval import (
     PolicyCase,
     load_policy_cases,
