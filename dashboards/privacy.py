@@ -19,11 +19,10 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, Field
 
-from socmon.index.port import Index, author_handle
+from socmon.index.port import Collection, Index, author_handle
 from socmon.records import Record, utcnow
 from socmon.settings import Settings
 
-ERASURES = "erasures"
 """The document collection where each erasure is logged."""
 KEY_FILE = "erasure.key"
 
@@ -40,6 +39,9 @@ class Erasure(Record):
         description="HMAC-SHA256 of the normalised handle with the erasure key: lets a later "
         "request for the same handle be recognised without storing the handle",
     )
+
+
+ERASURES = Collection("erasures", Erasure)
 
 
 def handle_hash(handle: str, key: bytes) -> str:

@@ -268,12 +268,22 @@ class Delivery(Record):
     channel: NonEmpty
     result: Literal["sent", "failed"]
     detail: str = ""
+    in_doubt: bool = Field(
+        default=False,
+        description="failed because the sender stopped mid-send and the channel cannot tell "
+        "whether it went out: not sent again unless a person re-sends it",
+    )
     delivered_at: AwareDatetime = Field(default_factory=utcnow)
 
     @property
     def key(self) -> str:
         """At most one successful delivery per alert, recipient and channel."""
-        return f"{self.alert_id}|{self.recipient}|{self.channel}"
+        return Delivery.make_key(self.alert_id, self.recipient, self.channel)
+
+    @staticmethod
+    def make_key(alert_id: str, recipient: str, channel: str) -> str:
+        """The `key` of a delivery of `alert_id` to `recipient` on `channel`, made or not."""
+        return f"{alert_id}|{recipient}|{channel}"
 
 
 Stage = Literal["ingest", "enrich", "index", "route", "alerting"]

@@ -12,18 +12,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from socmon.config.governance import OfficialAccount, handle_key
-from socmon.index.port import Index, IndexUnavailable
+from socmon.index.port import Collection, DocumentStore, IndexUnavailable
 from socmon.records import NonEmpty, Platform, Record, utcnow
 
 log = logging.getLogger(__name__)
-
-REVIEWS = "governance.reviews"
-CLOSURES = "governance.closures"
-OWNERSHIP = "governance.ownership"
 
 REFRESH_SECONDS = 60.0
 """How old a `RegisterCache` copy may get: a change recorded with `socmon accounts` reaches alert
@@ -204,26 +201,78 @@ class Register:
         return sorted(lines, key=lambda line: line[0])
 
 
-def load_register(accounts: Iterable[OfficialAccount], index: Index) -> Register:
-    """The configured `accounts` merged with the records stored in `index`."""
+Decision = Literal["pending", "approved", "rejected"]
+
+
+class AccountRequest(Record):
+    """A request for a new official account, and what was decided (`socmon accounts request`)."""
+
+    team: NonEmpty
+    platform: Platform
+    purpose: NonEmpty
+    business_case: NonEmpty
+    approving_manager: NonEmpty
+    requested_on: date
+    decision: Decision = "pending"
+    decided_on: date | None = None
+    proposed_handle: str | None = None
+    recorded_by: str | None = None
+    recorded_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _decision_has_a_date(self) -> AccountRequest:
+        if self.decision == "pending" and self.decided_on is not None:
+            msg = "a pending request has no decision date; give the decision as well"
+            raise ValueError(msg)
+        if self.decision != "pending" and self.decided_on is None:
+            msg = f"a request {self.decision} needs the date of the decision (decided_on)"
+            raise ValueError(msg)
+        if self.decided_on is not None and self.decided_on < self.requested_on:
+            msg = (
+                f"the decision ({self.decided_on}) cannot come before the request "
+                f"({self.requested_on})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def request_id(self) -> str:
+        """Stable id from what identifies a request, so recording it twice keeps one entry and a
+        later decision replaces the pending one."""
+        subject = f"{self.team}|{self.platform}|{self.purpose}|{self.requested_on.isoformat()}"
+        return "req-" + hashlib.sha256(subject.casefold().encode()).hexdigest()[:10]
+
+    def details(self) -> dict[str, str]:
+        """What a report shows beside the purpose (the business case), by field name."""
+        return {"business_case": self.business_case}
+
+
+REVIEWS = Collection("governance.reviews", AccountReview)
+CLOSURES = Collection("governance.closures", AccountClosure)
+OWNERSHIP = Collection("governance.ownership", OwnershipChange)
+ACCOUNT_REQUESTS = Collection("governance.account_requests", AccountRequest)
+
+
+def load_register(accounts: Iterable[OfficialAccount], store: DocumentStore) -> Register:
+    """The configured `accounts` merged with the records stored in `store`."""
     return Register.merge(
         accounts,
-        reviews=index.get_documents(REVIEWS, AccountReview),
-        closures=index.get_documents(CLOSURES, AccountClosure),
-        ownership_changes=index.get_documents(OWNERSHIP, OwnershipChange),
+        reviews=store.get_documents(REVIEWS),
+        closures=store.get_documents(CLOSURES),
+        ownership_changes=store.get_documents(OWNERSHIP),
     )
 
 
-def record_review(index: Index, review: AccountReview) -> None:
-    index.put_documents(REVIEWS, [(review.doc_id, review)])
+def record_review(store: DocumentStore, review: AccountReview) -> None:
+    store.put_documents(REVIEWS, [(review.doc_id, review)])
 
 
-def record_closure(index: Index, closure: AccountClosure) -> None:
-    index.put_documents(CLOSURES, [(closure.doc_id, closure)])
+def record_closure(store: DocumentStore, closure: AccountClosure) -> None:
+    store.put_documents(CLOSURES, [(closure.doc_id, closure)])
 
 
-def record_ownership_change(index: Index, change: OwnershipChange) -> None:
-    index.put_documents(OWNERSHIP, [(change.doc_id, change)])
+def record_ownership_change(store: DocumentStore, change: OwnershipChange) -> None:
+    store.put_documents(OWNERSHIP, [(change.doc_id, change)])
 
 
 class RegisterCache:
@@ -238,7 +287,7 @@ class RegisterCache:
     def __init__(
         self,
         accounts: Iterable[OfficialAccount],
-        index: Index,
+        index: DocumentStore,
         *,
         max_age: float = REFRESH_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,

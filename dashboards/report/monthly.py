@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pydantic import ConfigDict
-
 from dashboards.report.themes import Theme, top_themes
-from socmon.index.port import NO_VALUE, Index, PostQuery
-from socmon.records import SENTIMENTS, Alert, Record, RecordError, utcnow
-from socmon.register import load_register
+from socmon.index.port import NO_VALUE, DocumentStore, Index, PostQuery, PostStore
+from socmon.records import SENTIMENTS, Alert, RecordError, utcnow
+from socmon.register import ACCOUNT_REQUESTS, AccountRequest, load_register
 from socmon.settings import Settings
 
-ACCOUNT_REQUESTS = "governance.account_requests"
 """The document collection the governance stage keeps new-account requests in (a data contract:
 this module reads the documents with a model of its own, not the governance stage's code)."""
 THEME_SAMPLE = 10_000  # concerns read for themes: a search window, far above a month's concerns
@@ -142,41 +139,6 @@ class BreachRow:
     rules: tuple[str, ...]
 
 
-class AccountRequestView(Record):
-    """A new-account request, read tolerantly: the usual fields picked out, any others kept.
-
-    Deliberately not the governance stage's own model, so the report depends on the documents
-    only (stages never import each other's internals) and still shows a request whose model
-    grew a field.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    platform: str | None = None
-    team: str | None = None
-    proposed_handle: str | None = None
-    purpose: str | None = None
-    approving_manager: str | None = None
-    requested_on: date | None = None
-    decision: str | None = None
-    decided_on: date | None = None
-
-    def in_month(self, month: Month) -> bool:
-        """Made or decided in the month; an undated request is shown rather than lost."""
-        first, following = month.start.date(), month.end.date()
-        days = [day for day in (self.requested_on, self.decided_on) if day is not None]
-        return not days or any(first <= day < following for day in days)
-
-    def details(self) -> dict[str, str]:
-        """The other fields worth showing (the business case, mostly), by name."""
-        extra = self.model_extra or {}
-        return {
-            name: str(value)
-            for name, value in extra.items()
-            if not name.startswith("recorded") and value not in (None, "")
-        }
-
-
 @dataclass(frozen=True)
 class MonthlyReport:
     """Everything the monthly social media activity report shows."""
@@ -195,7 +157,7 @@ class MonthlyReport:
     breaches: list[BreachRow]
     weeks: list[str]
     accounts: list[AccountActivity]
-    account_requests: list[AccountRequestView]
+    account_requests: list[AccountRequest]
     account_requests_error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -223,7 +185,9 @@ class MonthlyReport:
         return counts
 
 
-def _mention_counts(index: Index, month: Month, by: Sequence[Any]) -> dict[tuple[str, ...], int]:
+def _mention_counts(
+    index: PostStore, month: Month, by: Sequence[Any]
+) -> dict[tuple[str, ...], int]:
     """Counts of the public's posts (not our own) in the month, keyed without the kind."""
     query = PostQuery(since=month.start, until=month.end)
     counts: dict[tuple[str, ...], int] = defaultdict(int)
@@ -341,14 +305,25 @@ def _breaches(alerts: Iterable[Alert]) -> list[BreachRow]:
     ]
 
 
-def _account_requests(index: Index, month: Month) -> tuple[list[AccountRequestView], str | None]:
-    """Requests made in the month (or undated ones), or the reason they could not be read."""
+def _account_requests(
+    store: DocumentStore, month: Month
+) -> tuple[list[AccountRequest], str | None]:
+    """Requests made or decided in the month, or the reason they could not be read."""
     try:
-        requests = index.get_documents(ACCOUNT_REQUESTS, AccountRequestView)
+        requests = store.get_documents(ACCOUNT_REQUESTS)
     except RecordError as exc:
         return [], str(exc)
-    chosen = [request for request in requests if request.in_month(month)]
-    return sorted(chosen, key=lambda r: (r.requested_on or date.min, r.team or "")), None
+    first, following = month.start.date(), month.end.date()
+    chosen = [
+        request
+        for request in requests
+        if any(
+            first <= day < following
+            for day in (request.requested_on, request.decided_on)
+            if day is not None
+        )
+    ]
+    return sorted(chosen, key=lambda r: (r.requested_on, r.team)), None
 
 
 def build_report(

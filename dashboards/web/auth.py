@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboards.web.users import find_user
 from socmon.config.dashboard import DashboardSettings
-from socmon.index.port import Index
+from socmon.index.port import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def start_session(request: Request, user: str) -> None:
 class AccessMiddleware:
     """Admits a request with a user (see the module docstring) and puts it in ``state.user``."""
 
-    def __init__(self, app: ASGIApp, settings: DashboardSettings, index: Index) -> None:
+    def __init__(self, app: ASGIApp, settings: DashboardSettings, index: DocumentStore) -> None:
         self.app = app
         self.settings = settings
         self.index = index

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from socmon.index.port import Index
+from socmon.index.port import Collection, DocumentStore, Index
 from socmon.records import (
     Classification,
     CorrectedLabels,
@@ -34,7 +34,6 @@ from socmon.records import (
     utcnow,
 )
 
-CORRECTIONS = "corrections"  # the document store collection
 FeedbackTask = Literal["sentiment", "departments"]
 
 
@@ -53,9 +52,12 @@ class Correction(Record):
         return f"{self.post_key}|{self.corrected_at.isoformat()}"
 
 
-def all_corrections(index: Index) -> list[Correction]:
+CORRECTIONS = Collection("corrections", Correction)
+
+
+def all_corrections(index: DocumentStore) -> list[Correction]:
     """Every correction, oldest first."""
-    return sorted(index.get_documents(CORRECTIONS, Correction), key=lambda c: c.corrected_at)
+    return sorted(index.get_documents(CORRECTIONS), key=lambda c: c.corrected_at)
 
 
 def latest_corrections(corrections: Sequence[Correction]) -> dict[str, Correction]:

@@ -15,10 +15,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import AwareDatetime, Field
 
-from socmon.index.port import Index
+from socmon.index.port import Collection, DocumentStore
 from socmon.records import NonEmpty, Record, utcnow
 
-USERS = "users"  # the document store collection
 MIN_PASSWORD_LENGTH = 12
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, 3 passes); a hash
@@ -45,11 +44,14 @@ class DashboardUser(Record):
     created_at: AwareDatetime = Field(default_factory=utcnow)
 
 
-def list_users(index: Index) -> list[DashboardUser]:
-    return index.get_documents(USERS, DashboardUser)
+USERS = Collection("users", DashboardUser)
 
 
-def find_user(index: Index, name: str) -> DashboardUser | None:
+def list_users(index: DocumentStore) -> list[DashboardUser]:
+    return index.get_documents(USERS)
+
+
+def find_user(index: DocumentStore, name: str) -> DashboardUser | None:
     # The collection is small (a communications team), so reading it whole is fine.
     for user in list_users(index):
         if user.name == name:
@@ -68,7 +70,12 @@ def check_name(name: str) -> str:
 
 
 def add_user(
-    index: Index, name: str, password: str, *, replace: bool = False, now: datetime | None = None
+    index: DocumentStore,
+    name: str,
+    password: str,
+    *,
+    replace: bool = False,
+    now: datetime | None = None,
 ) -> DashboardUser:
     """Create (or with `replace`, reset the password of) a user; `UserError` if not allowed."""
     check_name(name)
@@ -85,7 +92,7 @@ def add_user(
     return user
 
 
-def authenticate(index: Index, name: str, password: str) -> DashboardUser | None:
+def authenticate(index: DocumentStore, name: str, password: str) -> DashboardUser | None:
     """The user if the name and password match, else None (which of the two is not told)."""
     user = find_user(index, name)
     try:
@@ -95,7 +102,7 @@ def authenticate(index: Index, name: str, password: str) -> DashboardUser | None
     return user
 
 
-def ensure_first_user(index: Index, name: str, password: str) -> DashboardUser | None:
+def ensure_first_user(index: DocumentStore, name: str, password: str) -> DashboardUser | None:
     """Create `name` when no user exists at all (the embedded demo); None if there were users."""
     if list_users(index):
         return None

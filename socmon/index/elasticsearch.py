@@ -36,6 +36,7 @@ from elasticsearch.helpers import bulk, streaming_bulk
 from socmon.index.port import (
     NO_VALUE,
     BulkResult,
+    Collection,
     IndexUnavailable,
     PostDimension,
     PostQuery,
@@ -52,7 +53,6 @@ from socmon.records import (
     Delivery,
     EnrichedPost,
     R,
-    Record,
     parse_record,
     utcnow,
 )
@@ -610,18 +610,19 @@ class ElasticsearchIndex:
         )
         return [parse_record(Alert, record) for record in records]
 
-    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
+    def put_documents(self, collection: Collection[R], docs: Sequence[tuple[str, R]]) -> BulkResult:
+        name = collection.name
         index = self.indices["documents"]
         now = _iso(utcnow(), "now")
         actions = [
             {
                 "_op_type": "update",
                 "_index": index,
-                "_id": f"{collection}:{doc_id}",
+                "_id": f"{name}:{doc_id}",
                 "doc": {"record": doc.model_dump_json()},
                 # first_written is set once, so the listing order is the order of creation
                 "upsert": {
-                    "collection": collection,
+                    "collection": name,
                     "id": doc_id,
                     "first_written": now,
                     "record": doc.model_dump_json(),
@@ -646,17 +647,19 @@ class ElasticsearchIndex:
         )
         return BulkResult(written=int(written), failed=failed)
 
-    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+    def get_documents(self, collection: Collection[R]) -> list[R]:
+        name, model = collection.name, collection.model
         records = self._records(
             "documents",
-            f"read {collection} from {self.indices['documents']}",
-            query={"term": {"collection": collection}},
+            f"read {name} from {self.indices['documents']}",
+            query={"term": {"collection": name}},
             sort=[{"first_written": {"order": "asc"}}, {"id": {"order": "asc"}}],
             size=MAX_RESULT_WINDOW,
         )
         return [parse_record(model, record) for record in records]
 
-    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+    def delete_documents(self, collection: Collection[Any], ids: Sequence[str]) -> int:
+        name = collection.name
         if not ids:
             return 0
         return self._delete_by_query(
@@ -664,7 +667,7 @@ class ElasticsearchIndex:
             {
                 "bool": {
                     "filter": [
-                        {"term": {"collection": collection}},
+                        {"term": {"collection": name}},
                         {"terms": {"id": list(ids)}},
                     ]
                 }

@@ -1,9 +1,16 @@
 """The index port: what reports, the dashboard, the sweep and the agents need from storage.
 
+It is split into narrow stores, and each part of the code asks for the ones it uses:
+`PostStore` (posts: write, search, count), `AlertStore` (alerts and their deliveries),
+`DeadLetterStore`, and `DocumentStore` (small typed records in named `Collection` s: register
+changes, account requests, corrections, users). `Index` is all of them plus set-up, retention,
+erasure and stats.
+
 Two adapters implement it: `socmon.index.sqlite.SqliteIndex` (embedded default) and
-`socmon.index.elasticsearch.ElasticsearchIndex` (deployments). Every write is an idempotent upsert
-by a stable id (``platform:post_id`` for posts), so a replay never duplicates, and a person's
-correction of a post's labels survives the pipeline indexing that post again (`Index.upsert_posts`).
+`socmon.index.elasticsearch.ElasticsearchIndex` (deployments). Every write is an idempotent
+upsert by a stable id (``platform:post_id`` for posts), so a replay never duplicates, and a
+person's correction of a post's labels survives the pipeline indexing that post again
+(`PostStore.upsert_posts`).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, get_args
+from typing import Any, Generic, Literal, Protocol, get_args
 
 from socmon.records import (
     Alert,
@@ -22,7 +29,6 @@ from socmon.records import (
     Platform,
     PostKind,
     R,
-    Record,
     Sentiment,
 )
 
@@ -80,11 +86,17 @@ class Stats:
     deliveries: int = 0
 
 
-class Index(Protocol):
-    """Storage of posts, alerts, deliveries and dead letters."""
+@dataclass(frozen=True)
+class Collection(Generic[R]):
+    """A named collection of small records of one type in the `DocumentStore`. Each is defined
+    once, beside its record type, and every stage that reads or writes it uses that one."""
 
-    def setup(self) -> None:
-        """Create tables or the index template (idempotent); IndexUnavailable if unreachable."""
+    name: str
+    model: type[R]
+
+
+class PostStore(Protocol):
+    """Posts: written by the stream processors, searched and counted by everyone else."""
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
         """Insert or replace by ``platform:post_id``, except that a person's correction wins.
@@ -113,8 +125,18 @@ class Index(Protocol):
         dimension raises ValueError. The tallies of the monthly report and the dashboards.
         """
 
+    def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
+        """(platform, account) -> time of its newest official post."""
+
+
+class AlertStore(Protocol):
+    """Alerts and their deliveries: raised by routing, delivered by alerting, read by reports."""
+
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         """Insert or replace by ``alert_id``."""
+
+    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+        """Alerts raised in [since, until), oldest first (digests, the monthly report)."""
 
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> BulkResult:
         """Insert or replace by `Delivery.key` (alert, recipient, channel)."""
@@ -124,32 +146,40 @@ class Index(Protocol):
 
     def deliveries_for(self, alert_id: str) -> list[Delivery]: ...
 
+
+class DeadLetterStore(Protocol):
+    """What could not be parsed or delivered, kept to be looked at."""
+
     def record_deadletters(self, letters: Sequence[DeadLetter]) -> BulkResult:
         """Insert or replace by `DeadLetter.key`."""
 
     def deadletters(self, limit: int = 100) -> list[DeadLetter]: ...
 
-    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
-        """Alerts raised in [since, until), oldest first (digests, the monthly report)."""
 
-    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
-        """Insert or replace small records by (collection, id): account requests, corrections,
-        dashboard users. A collection holds one record type."""
+class DocumentStore(Protocol):
+    """Small records by (collection, id): account requests, corrections, dashboard users."""
 
-    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+    def put_documents(self, collection: Collection[R], docs: Sequence[tuple[str, R]]) -> BulkResult:
+        """Insert or replace by id."""
+
+    def get_documents(self, collection: Collection[R]) -> list[R]:
         """Every document of `collection`, in the order first written (ties by id)."""
 
-    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+    def delete_documents(self, collection: Collection[Any], ids: Sequence[str]) -> int:
         """Delete by id; returns how many existed."""
+
+
+class Index(PostStore, AlertStore, DeadLetterStore, DocumentStore, Protocol):
+    """Every store, plus what only an operator's command needs: set-up, retention, erasure."""
+
+    def setup(self) -> None:
+        """Create tables or the index template (idempotent); IndexUnavailable if unreachable."""
 
     def delete_older_than(self, cutoff: datetime) -> int:
         """Retention: delete posts, alerts, deliveries and dead letters older than `cutoff`."""
 
     def erase_author(self, handle: str) -> int:
         """A data-subject request: delete a person's posts and the alerts quoting them."""
-
-    def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
-        """(platform, account) -> time of its newest official post."""
 
     def stats(self) -> Stats: ...
 

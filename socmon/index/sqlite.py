@@ -21,6 +21,7 @@ from typing import Any
 from socmon.index.port import (
     NO_VALUE,
     BulkResult,
+    Collection,
     IndexUnavailable,
     PostDimension,
     PostQuery,
@@ -37,7 +38,6 @@ from socmon.records import (
     Delivery,
     EnrichedPost,
     R,
-    Record,
     parse_record,
     utcnow,
 )
@@ -420,9 +420,10 @@ class SqliteIndex:
             ).fetchall()
         return [parse_record(Alert, row[0]) for row in rows]
 
-    def put_documents(self, collection: str, docs: Sequence[tuple[str, Record]]) -> BulkResult:
+    def put_documents(self, collection: Collection[R], docs: Sequence[tuple[str, R]]) -> BulkResult:
+        name = collection.name
         now = _micros(utcnow(), "now")
-        rows = [(collection, doc_id, now, doc.model_dump_json()) for doc_id, doc in docs]
+        rows = [(name, doc_id, now, doc.model_dump_json()) for doc_id, doc in docs]
         with self._write() as conn:
             conn.executemany(
                 "INSERT INTO documents (collection, id, first_written, record) VALUES (?, ?, ?, ?)"
@@ -431,19 +432,21 @@ class SqliteIndex:
             )
         return BulkResult(written=len(rows))
 
-    def get_documents(self, collection: str, model: type[R]) -> list[R]:
+    def get_documents(self, collection: Collection[R]) -> list[R]:
+        name, model = collection.name, collection.model
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT record FROM documents WHERE collection = ? ORDER BY first_written, id",
-                (collection,),
+                (name,),
             ).fetchall()
         return [parse_record(model, row[0]) for row in rows]
 
-    def delete_documents(self, collection: str, ids: Sequence[str]) -> int:
+    def delete_documents(self, collection: Collection[Any], ids: Sequence[str]) -> int:
+        name = collection.name
         with self._write() as conn:
             return sum(
                 conn.execute(
-                    "DELETE FROM documents WHERE collection = ? AND id = ?", (collection, doc_id)
+                    "DELETE FROM documents WHERE collection = ? AND id = ?", (name, doc_id)
                 ).rowcount
                 for doc_id in ids
             )

@@ -11,13 +11,12 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from socmon.config.governance import handle_key
-from socmon.index.port import Index, PostQuery
+from socmon.index.port import Collection, DocumentStore, Index, PostQuery
 from socmon.records import Alert, EnrichedPost, Record
 from socmon.register import Register, load_register
 from socmon.settings import Settings
 from stream_processors.governance.sweep import BREACH_WINDOW, SweepPolicy, sweep
 
-SWEEPS = "governance.sweeps"
 # Far above a week of official posts by one account; a cap keeps one query bounded.
 BREACH_QUERY_LIMIT = 10_000
 
@@ -35,6 +34,9 @@ class SweepRun(Record):
     @property
     def doc_id(self) -> str:
         return f"{self.trigger}:{self.sweep_date.isoformat()}"
+
+
+SWEEPS = Collection("governance.sweeps", SweepRun)
 
 
 def weekly_breaches(
@@ -76,10 +78,10 @@ def run_sweep(settings: Settings, index: Index, now: datetime) -> list[Alert]:
     )
 
 
-def record_sweep_run(index: Index, run: SweepRun) -> None:
+def record_sweep_run(index: DocumentStore, run: SweepRun) -> None:
     index.put_documents(SWEEPS, [(run.doc_id, run)])
 
 
-def sweep_runs(index: Index, trigger: SweepTrigger | None = None) -> list[SweepRun]:
-    runs = index.get_documents(SWEEPS, SweepRun)
+def sweep_runs(index: DocumentStore, trigger: SweepTrigger | None = None) -> list[SweepRun]:
+    runs = index.get_documents(SWEEPS)
     return [r for r in runs if trigger is None or r.trigger == trigger]

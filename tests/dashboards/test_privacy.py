@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from dashboards.privacy import (
     ERASURES,
     KEY_FILE,
-    Erasure,
     erase_author,
     erasure_key,
     handle_hash,
@@ -21,7 +20,7 @@ from socmon.index.retention import apply_retention, retention_cutoff
 from socmon.settings import IndexSettings, Settings
 from socmon_app.cli import app
 from tests.dashboards.backends import Backend, backend  # noqa: F401
-from tests.socmon.index.conformance import make_alert, make_deadletter, make_delivery, make_post
+from tests.factories import make_alert, make_deadletter, make_delivery, make_post
 
 NOW = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 KEY = b"test-erasure-key"
@@ -131,7 +130,7 @@ def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Bac
     assert backend.index.search_posts(PostQuery(text="number")) == []
     assert backend.index.stats().alerts == {"concern": 1}
 
-    logged = backend.index.get_documents(ERASURES, Erasure)
+    logged = backend.index.get_documents(ERASURES)
     assert logged == [entry]
     assert logged[0].erased_at == NOW
     # the same person, however the request spells the handle, has the same hash
@@ -147,7 +146,7 @@ def test_erasing_an_unknown_author_logs_zero_items(backend: Backend) -> None:  #
     entry = erase_author(backend.index, "@nobody_here", KEY, now=NOW)
     assert entry.items == 0
     assert backend.index.stats().indexed == 3
-    assert backend.index.get_documents(ERASURES, Erasure) == [entry]
+    assert backend.index.get_documents(ERASURES) == [entry]
 
 
 def test_erasure_needs_a_handle(backend: Backend) -> None:  # noqa: F811
@@ -169,7 +168,7 @@ def test_erase_command_logs_on_stderr_without_the_handle(
     assert f"author_sha256={handle_hash('jane_doe', key)}" in result.stderr
     assert "jane" not in result.output.lower()
     assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
-    assert len(backend.index.get_documents(ERASURES, Erasure)) == 1
+    assert len(backend.index.get_documents(ERASURES)) == 1
 
 
 def test_erase_command_asks_first_and_stops_on_no(
@@ -180,7 +179,7 @@ def test_erase_command_asks_first_and_stops_on_no(
     result = cli.invoke(app, ["erase", "--author", "@Jane_Doe"], input="n\n")
     assert result.exit_code == 1
     assert backend.index.stats().indexed == 3
-    assert backend.index.get_documents(ERASURES, Erasure) == []
+    assert backend.index.get_documents(ERASURES) == []
 
 
 def test_the_erasure_hash_is_keyed_so_a_list_of_handles_does_not_reverse_it() -> None:

@@ -12,37 +12,23 @@ import pytest
 from typer.testing import CliRunner
 
 from dashboards.report import Month, MonthlyReport, build_report, html_to_pdf, render_html
-from dashboards.report.monthly import ACCOUNT_REQUESTS, Change
+from dashboards.report.monthly import Change
 from dashboards.report.render import PdfUnavailable, find_browser
 from dashboards.report.themes import Theme, top_themes, words
 from socmon.index.port import Index
-from socmon.records import Breach, Classification, Record
+from socmon.records import Breach, Classification
+from socmon.register import ACCOUNT_REQUESTS, AccountRequest
 from socmon.settings import Settings, load_settings
 from socmon_app.cli import app
 from tests.dashboards.backends import Backend, backend  # noqa: F401
+from tests.factories import make_alert, make_post
 from tests.servers import missing
-from tests.socmon.index.conformance import make_alert, make_post
 
 OCTOBER = Month(2026, 10)
 OCT = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 SEP = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 GENERATED = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-
-
-class RequestDocument(Record):
-    """A new-account request as the governance stage writes it (its fields, not its code)."""
-
-    team: str
-    platform: str
-    purpose: str
-    business_case: str
-    approving_manager: str
-    requested_on: date
-    decision: str = "pending"
-    decided_on: date | None = None
-    proposed_handle: str | None = None
-    recorded_by: str | None = None
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +136,7 @@ def fill(index: Index) -> None:
         [
             (
                 "req-1",
-                RequestDocument(
+                AccountRequest(
                     team="Pharmacy",
                     platform="twitter",
                     purpose="Medicines advice",
@@ -162,7 +148,7 @@ def fill(index: Index) -> None:
             ),
             (
                 "req-2",
-                RequestDocument(
+                AccountRequest(
                     team="Estates",
                     platform="facebook",
                     purpose="Parking updates",

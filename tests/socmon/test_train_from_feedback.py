@@ -8,7 +8,7 @@ from dashboards.web.feedback import record_correction
 from socmon.index.sqlite import SqliteIndex
 from socmon_app.cli import app
 from stream_processors.classify.sentiment import SentimentModel
-from tests.socmon.index.conformance import make_post
+from tests.factories import make_post
 
 CORRECTED = [
     ("1", "Thank you so much to the midwives, wonderful care", "compliment"),

@@ -16,7 +16,7 @@ from dashboards.web.users import add_user
 from socmon.index.port import Index
 from socmon.records import Breach, Classification, Delivery, EnrichedPost
 from socmon.settings import Settings, load_settings
-from tests.socmon.index.conformance import make_delivery, make_post
+from tests.factories import make_delivery, make_post
 
 USER = "alice.jones"
 PASSWORD = "correct horse battery staple"

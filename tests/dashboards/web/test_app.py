@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from dashboards.web.app import create_app, post_url
 from dashboards.web.feedback import all_corrections
+from dashboards.web.users import USERS
 from socmon.index.sqlite import SqliteIndex
 from tests.dashboards.web.conftest import csrf_of
 from tests.dashboards.web.seed import (
@@ -116,7 +117,7 @@ def test_a_session_signed_with_another_secret_is_not_accepted(
 
 def test_a_deleted_user_loses_access_at_once(index: SqliteIndex, logged_in: TestClient) -> None:
     assert logged_in.get("/posts").status_code == 200
-    index.delete_documents("users", [USER])
+    index.delete_documents(USERS, [USER])
     assert logged_in.get("/posts").status_code == 303
 
 

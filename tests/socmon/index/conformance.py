@@ -1,39 +1,41 @@
-"""Behaviour every adapter of the index port must show, written once.
+"""Behaviour every adapter of the index port must show, written once, store by store.
 
-A test module subclasses `IndexContract` and provides an ``index`` fixture (set up, empty); pytest
-then runs every test below against that adapter. Records are built with the helpers here, so the
-adapter tests can use the same ones.
+An adapter's test module subclasses `IndexContract` (every store, plus set-up, stats, retention
+and erasure) and provides an ``index`` fixture (set up, empty); pytest then runs every test below
+against that adapter. A new adapter of one store alone subclasses that store's contract. Records
+are built with `tests.factories`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from socmon.index.port import Index, PostQuery
-from socmon.records import (
-    Alert,
-    AlertKind,
-    Breach,
-    Classification,
-    CorrectedLabels,
-    DeadLetter,
-    Delivery,
-    EnrichedPost,
-    Media,
-    Post,
-    PostKind,
-    Record,
-    Sentiment,
+from socmon.index.port import (
+    AlertStore,
+    Collection,
+    DeadLetterStore,
+    DocumentStore,
+    Index,
+    PostQuery,
+    PostStore,
 )
-
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
-
-
-RetainingIndex = Index  # retention and erasure are part of the port now
+from socmon.records import (
+    Record,
+)
+from tests.factories import (
+    DAY,
+    T0,
+    correct,
+    keys,
+    make_alert,
+    make_deadletter,
+    make_delivery,
+    make_post,
+    make_rich_post,
+)
 
 
 class Note(Record):
@@ -43,194 +45,36 @@ class Note(Record):
     body: str
 
 
-def make_post(
-    post_id: str,
-    *,
-    text: str = "Thank you to the staff on the ward",
-    platform: Any = "twitter",
-    kind: PostKind = "mention",
-    account: str = "@ExampleNHS",
-    author: str = "@patient_one",
-    sentiment: Sentiment = "neutral",
-    departments: tuple[str, ...] = (),
-    created_at: datetime = T0,
-    urgent: bool = False,
-    abusive: bool = False,
-) -> EnrichedPost:
-    """An enriched post with everything else set to something plain."""
-    return EnrichedPost(
-        post=Post(
-            platform=platform,
-            post_id=post_id,
-            kind=kind,
-            account=account,
-            author=author,
-            text=text,
-            created_at=created_at,
-            source="replay",
-            fetched_at=created_at + timedelta(minutes=1),
-        ),
-        classification=Classification(
-            sentiment=sentiment,
-            confidence=0.8,
-            urgent=urgent,
-            abusive=abusive,
-            departments=departments,
-        ),
-        enriched_at=created_at + timedelta(minutes=2),
-    )
+NOTES = Collection("notes", Note)
+OTHER = Collection("other", Note)
+EMPTY = Collection("empty", Note)
 
 
-def make_rich_post() -> EnrichedPost:
-    """A post using every field, with microseconds and a non-UTC offset, to test round trips."""
-    bst = timezone(timedelta(hours=1))
-    return EnrichedPost(
-        post=Post(
-            platform="facebook",
-            post_id="10158-77",
-            kind="official_post",
-            account="ExampleNHSTrust",
-            author="ExampleNHSTrust",
-            text="Our A&E at St Mary's is open 24/7 — call 01234 567890 for advice. «Ça va» 🙂",
-            created_at=datetime(2025, 6, 1, 14, 30, 15, 123456, tzinfo=bst),
-            url="https://facebook.com/ExampleNHSTrust/posts/10158-77",
-            media=(Media(type="photo", url="https://cdn.example/p.jpg", alt_text="the new ward"),),
-            lang="en",
-            in_reply_to="10158-1",
-            source="facebook",
-            fetched_at=datetime(2025, 6, 1, 13, 31, 0, 654321, tzinfo=UTC),
-        ),
-        classification=Classification(
-            sentiment="neutral",
-            confidence=0.615,
-            urgent=True,
-            departments=("emergency", "estates"),
-            abusive=False,
-            breaches=(
-                Breach(
-                    rule="phone_number",
-                    severity="medium",
-                    evidence="01234 567890",
-                    start=52,
-                    end=64,
-                ),
-            ),
-            reason="phone number in an official post",
-            model="rules-1.2",
-        ),
-        enriched_at=datetime(2025, 6, 1, 13, 31, 2, 1, tzinfo=UTC),
-    )
-
-
-def make_alert(
-    kind: AlertKind = "concern",
-    subject: str = "twitter:1",
-    *,
-    created_at: datetime = T0,
-    post: EnrichedPost | None = None,
-) -> Alert:
-    return Alert(
-        alert_id=Alert.make_id(kind, subject),
-        kind=kind,
-        summary=f"{kind} about {subject}",
-        created_at=created_at,
-        departments=("emergency",),
-        account="@ExampleNHS",
-        post=post.post if post else None,
-        classification=post.classification if post else None,
-    )
-
-
-def make_delivery(
-    alert_id: str = "concern:twitter:1",
-    recipient: str = "emergency-lead@example.nhs.uk",
-    channel: str = "email",
-    *,
-    result: Any = "sent",
-    delivered_at: datetime = T0,
-) -> Delivery:
-    return Delivery(
-        alert_id=alert_id,
-        alert_kind="concern",
-        recipient=recipient,
-        channel=channel,
-        result=result,
-        detail="" if result == "sent" else "SMTP 451 try again later",
-        delivered_at=delivered_at,
-    )
-
-
-def make_deadletter(origin: str, *, created_at: datetime = T0) -> DeadLetter:
-    return DeadLetter(
-        stage="ingest",
-        reason="post_id: field required",
-        origin=origin,
-        payload='{"platform": "twitter"}',
-        created_at=created_at,
-    )
-
-
-def correct(
-    index: Index,
-    key: str,
-    *,
-    sentiment: Sentiment | None = None,
-    departments: tuple[str, ...] | None = None,
-    by: str = "alice",
-    at: datetime = T0 + DAY,
-) -> EnrichedPost:
-    """Correct the stored post as the dashboard does (rewrite it with the labels); returns it."""
-    stored = index.get_post(key)
-    assert stored is not None, f"no post {key} to correct"
-    labels = CorrectedLabels(
-        sentiment=sentiment, departments=departments, corrected_by=by, corrected_at=at
-    )
-    corrected = stored.corrected(labels)
-    index.upsert_posts([corrected])
-    return corrected
-
-
-def keys(posts: list[EnrichedPost]) -> list[str]:
-    return [post.key for post in posts]
-
-
-class IndexContract:
-    """The tests every index adapter must pass; subclasses provide the ``index`` fixture."""
+class PostStoreContract:
+    """Posts: upsert (a person's correction wins over a re-index), get, search, count.
+    Subclasses provide the ``index`` fixture."""
 
     @pytest.fixture
-    def index(self) -> RetainingIndex:
+    def index(self) -> PostStore:
         raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
 
-    # -- setup and upsert ---------------------------------------------------------------------
-
-    def test_setup_twice_keeps_what_was_written(self, index: RetainingIndex) -> None:
-        index.upsert_posts([make_post("1")])
-        index.setup()
-        assert index.get_post("twitter:1") == make_post("1")
-
-    def test_empty_index_has_zero_stats(self, index: RetainingIndex) -> None:
-        stats = index.stats()
-        assert stats.indexed == 0
-        assert stats.by_sentiment == {"compliment": 0, "concern": 0, "neutral": 0}
-        assert (stats.deadletter, stats.alerts, stats.deliveries) == (0, {}, 0)
-
-    def test_upsert_reports_every_post_as_written(self, index: RetainingIndex) -> None:
+    def test_upsert_reports_every_post_as_written(self, index: Any) -> None:
         result = index.upsert_posts([make_post("1"), make_post("2"), make_post("3")])
         assert result.written == 3
         assert result.failed == ()
 
-    def test_upsert_of_nothing_writes_nothing(self, index: RetainingIndex) -> None:
+    def test_upsert_of_nothing_writes_nothing(self, index: Any) -> None:
         assert index.upsert_posts([]).written == 0
         assert index.stats().indexed == 0
 
-    def test_upserting_the_same_post_twice_keeps_one(self, index: RetainingIndex) -> None:
+    def test_upserting_the_same_post_twice_keeps_one(self, index: Any) -> None:
         post = make_post("1", text="the parking at the hospital is awful")
         index.upsert_posts([post])
         index.upsert_posts([post])
         assert index.stats().indexed == 1
         assert keys(index.search_posts(PostQuery(text="parking"))) == ["twitter:1"]
 
-    def test_upsert_replaces_the_post_with_the_same_key(self, index: RetainingIndex) -> None:
+    def test_upsert_replaces_the_post_with_the_same_key(self, index: Any) -> None:
         index.upsert_posts([make_post("1", text="waiting for hours", sentiment="concern")])
         newer = make_post("1", text="seen quickly in the end", sentiment="compliment")
         index.upsert_posts([newer])
@@ -239,11 +83,11 @@ class IndexContract:
         assert keys(index.search_posts(PostQuery(text="quickly"))) == ["twitter:1"]
         assert index.stats().by_sentiment == {"compliment": 1, "concern": 0, "neutral": 0}
 
-    def test_same_post_id_on_two_platforms_is_two_posts(self, index: RetainingIndex) -> None:
+    def test_same_post_id_on_two_platforms_is_two_posts(self, index: Any) -> None:
         index.upsert_posts([make_post("7", platform="twitter"), make_post("7", platform="bluesky")])
         assert index.stats().indexed == 2
 
-    def test_get_post_returns_the_record_exactly(self, index: RetainingIndex) -> None:
+    def test_get_post_returns_the_record_exactly(self, index: Any) -> None:
         post = make_rich_post()
         index.upsert_posts([post])
         stored = index.get_post(post.key)
@@ -251,12 +95,10 @@ class IndexContract:
         assert stored is not None
         assert stored.model_dump_json() == post.model_dump_json()
 
-    def test_get_post_of_an_unknown_key_is_none(self, index: RetainingIndex) -> None:
+    def test_get_post_of_an_unknown_key_is_none(self, index: Any) -> None:
         assert index.get_post("twitter:does-not-exist") is None
 
-    # -- search -------------------------------------------------------------------------------
-
-    def test_search_by_text_needs_every_word_in_any_case(self, index: RetainingIndex) -> None:
+    def test_search_by_text_needs_every_word_in_any_case(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", text="The maternity ward staff were wonderful"),
@@ -268,12 +110,12 @@ class IndexContract:
         assert keys(index.search_posts(PostQuery(text="WONDERFUL Maternity"))) == ["twitter:1"]
         assert index.search_posts(PostQuery(text="maternity radiology")) == []
 
-    def test_search_text_with_query_syntax_is_taken_literally(self, index: RetainingIndex) -> None:
+    def test_search_text_with_query_syntax_is_taken_literally(self, index: Any) -> None:
         index.upsert_posts([make_post("1", text="Is the ward OR the clinic open?")])
         assert keys(index.search_posts(PostQuery(text='clinic "open" (OR'))) == ["twitter:1"]
         assert index.search_posts(PostQuery(text="?!")) == []
 
-    def test_search_by_sentiment(self, index: RetainingIndex) -> None:
+    def test_search_by_sentiment(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", sentiment="concern"),
@@ -284,9 +126,7 @@ class IndexContract:
         found = index.search_posts(PostQuery(sentiment="concern"))
         assert keys(found) == ["twitter:3", "twitter:1"]
 
-    def test_search_by_department_matches_any_of_the_posts_departments(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_search_by_department_matches_any_of_the_posts_departments(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", departments=("maternity", "estates")),
@@ -300,7 +140,7 @@ class IndexContract:
             "twitter:2",
         ]
 
-    def test_search_by_platform_and_account(self, index: RetainingIndex) -> None:
+    def test_search_by_platform_and_account(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", platform="twitter", account="@ExampleNHS"),
@@ -319,7 +159,7 @@ class IndexContract:
         both = PostQuery(platform="facebook", account="@ExampleMaternity")
         assert keys(index.search_posts(both)) == ["facebook:3"]
 
-    def test_search_by_date_includes_since_and_excludes_until(self, index: RetainingIndex) -> None:
+    def test_search_by_date_includes_since_and_excludes_until(self, index: Any) -> None:
         index.upsert_posts(
             [make_post(str(day), created_at=T0 + timedelta(days=day)) for day in range(5)]
         )
@@ -328,25 +168,25 @@ class IndexContract:
         assert keys(index.search_posts(PostQuery(since=T0 + timedelta(days=4)))) == ["twitter:4"]
         assert keys(index.search_posts(PostQuery(until=T0 + timedelta(days=1)))) == ["twitter:0"]
 
-    def test_search_compares_times_across_time_zones(self, index: RetainingIndex) -> None:
+    def test_search_compares_times_across_time_zones(self, index: Any) -> None:
         index.upsert_posts([make_post("1", created_at=T0)])  # 09:00 UTC
         new_york = timezone(timedelta(hours=-5))
         just_before = datetime(2025, 3, 3, 3, 59, tzinfo=new_york)  # 08:59 UTC
         assert keys(index.search_posts(PostQuery(since=just_before))) == ["twitter:1"]
         assert index.search_posts(PostQuery(until=just_before)) == []
 
-    def test_search_with_a_naive_time_is_refused(self, index: RetainingIndex) -> None:
+    def test_search_with_a_naive_time_is_refused(self, index: Any) -> None:
         with pytest.raises(ValueError, match="timezone-aware"):
             index.search_posts(PostQuery(since=datetime(2025, 3, 3, 9, 0)))
 
-    def test_search_returns_newest_first_up_to_the_limit(self, index: RetainingIndex) -> None:
+    def test_search_returns_newest_first_up_to_the_limit(self, index: Any) -> None:
         posts = [make_post(f"p{n}", created_at=T0 + timedelta(minutes=n)) for n in range(6)]
         index.upsert_posts(list(reversed(posts[3:])) + posts[:3])
         assert keys(index.search_posts(PostQuery())) == [f"twitter:p{n}" for n in range(5, -1, -1)]
         assert keys(index.search_posts(PostQuery(limit=2))) == ["twitter:p5", "twitter:p4"]
         assert index.search_posts(PostQuery(limit=0)) == []
 
-    def test_search_combines_every_criterion(self, index: RetainingIndex) -> None:
+    def test_search_combines_every_criterion(self, index: Any) -> None:
         wanted = make_post(
             "1", text="long wait in A&E", sentiment="concern", departments=("emergency",)
         )
@@ -369,77 +209,7 @@ class IndexContract:
         )
         assert index.search_posts(query) == [wanted]
 
-    # -- alerts, deliveries, dead letters -----------------------------------------------------
-
-    def test_alerts_are_recorded_once_per_alert_id(self, index: RetainingIndex) -> None:
-        result = index.record_alerts(
-            [make_alert("concern", "twitter:1"), make_alert("abuse", "twitter:2")]
-        )
-        index.record_alerts([make_alert("concern", "twitter:1")])
-        assert (result.written, result.failed) == (2, ())
-        assert index.stats().alerts == {"concern": 1, "abuse": 1}
-
-    def test_a_sent_delivery_counts_as_delivered(self, index: RetainingIndex) -> None:
-        sent = make_delivery(channel="email", result="sent")
-        failed = make_delivery(channel="teams", result="failed")
-        result = index.record_deliveries([sent, failed])
-        assert (result.written, result.failed) == (2, ())
-        assert index.was_delivered(sent.key) is True
-        assert index.was_delivered(failed.key) is False
-        assert index.was_delivered("concern:twitter:9|nobody|email") is False
-
-    def test_a_later_delivery_with_the_same_key_replaces_the_earlier(
-        self, index: RetainingIndex
-    ) -> None:
-        first = make_delivery(result="failed", delivered_at=T0)
-        retry = make_delivery(result="sent", delivered_at=T0 + timedelta(minutes=5))
-        index.record_deliveries([first])
-        index.record_deliveries([retry])
-        assert index.was_delivered(retry.key) is True
-        assert index.deliveries_for(retry.alert_id) == [retry]
-
-    def test_deliveries_for_an_alert_are_its_own_oldest_first(self, index: RetainingIndex) -> None:
-        late = make_delivery(recipient="a@example.nhs.uk", delivered_at=T0 + timedelta(hours=1))
-        early = make_delivery(recipient="b@example.nhs.uk", delivered_at=T0)
-        other = make_delivery(alert_id="abuse:twitter:2")
-        index.record_deliveries([late, other, early])
-        assert index.deliveries_for("concern:twitter:1") == [early, late]
-        assert index.deliveries_for("spike:none") == []
-        assert index.stats().deliveries == 3
-
-    def test_deadletters_are_newest_first_once_per_key(self, index: RetainingIndex) -> None:
-        letters = [
-            make_deadletter(f"replay.jsonl:{n}", created_at=T0 + timedelta(minutes=n))
-            for n in range(4)
-        ]
-        result = index.record_deadletters(letters)
-        index.record_deadletters(letters[:2])
-        assert (result.written, result.failed) == (4, ())
-        assert index.deadletters() == list(reversed(letters))
-        assert index.deadletters(limit=2) == [letters[3], letters[2]]
-        assert index.stats().deadletter == 4
-
-    # -- reports ------------------------------------------------------------------------------
-
-    def test_stats_count_everything(self, index: RetainingIndex) -> None:
-        index.upsert_posts(
-            [
-                make_post("1", sentiment="concern"),
-                make_post("2", sentiment="concern"),
-                make_post("3", sentiment="compliment"),
-            ]
-        )
-        index.record_alerts([make_alert("concern", "twitter:1"), make_alert("concern", "x:2")])
-        index.record_alerts([make_alert("policy_breach", "twitter:3")])
-        index.record_deliveries([make_delivery()])
-        index.record_deadletters([make_deadletter("a:1"), make_deadletter("a:2")])
-        stats = index.stats()
-        assert stats.indexed == 3
-        assert stats.by_sentiment == {"compliment": 1, "concern": 2, "neutral": 0}
-        assert stats.alerts == {"concern": 2, "policy_breach": 1}
-        assert (stats.deliveries, stats.deadletter) == (1, 2)
-
-    def test_last_post_per_account_counts_only_official_posts(self, index: RetainingIndex) -> None:
+    def test_last_post_per_account_counts_only_official_posts(self, index: Any) -> None:
         newest = T0 + timedelta(days=2, microseconds=123456)
         index.upsert_posts(
             [
@@ -462,7 +232,7 @@ class IndexContract:
             ("facebook", "@ExampleNHS"): T0,
         }
 
-    def test_search_by_kind(self, index: RetainingIndex) -> None:
+    def test_search_by_kind(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", kind="official_post"),
@@ -473,14 +243,12 @@ class IndexContract:
         found = index.search_posts(PostQuery(kind="official_post"))
         assert keys(found) == ["twitter:3", "twitter:1"]
 
-    # -- counts for the monthly report and the dashboards ---------------------------------------
-
-    def test_count_posts_by_nothing_is_the_total(self, index: RetainingIndex) -> None:
+    def test_count_posts_by_nothing_is_the_total(self, index: Any) -> None:
         assert index.count_posts(PostQuery(), by=()) == {}
         index.upsert_posts([make_post("1"), make_post("2")])
         assert index.count_posts(PostQuery(), by=()) == {(): 2}
 
-    def test_count_posts_by_sentiment_and_platform(self, index: RetainingIndex) -> None:
+    def test_count_posts_by_sentiment_and_platform(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", sentiment="concern"),
@@ -499,7 +267,7 @@ class IndexContract:
             ("facebook",): 1,
         }
 
-    def test_a_post_counts_once_in_each_of_its_departments(self, index: RetainingIndex) -> None:
+    def test_a_post_counts_once_in_each_of_its_departments(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", sentiment="concern", departments=("maternity", "estates")),
@@ -518,7 +286,7 @@ class IndexContract:
             ("estates",): 1,
         }
 
-    def test_count_posts_applies_every_criterion_of_the_query(self, index: RetainingIndex) -> None:
+    def test_count_posts_applies_every_criterion_of_the_query(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", text="long wait", sentiment="concern", created_at=T0),
@@ -531,7 +299,7 @@ class IndexContract:
         assert index.count_posts(query, by=("sentiment",)) == {("concern",): 1}
         assert index.count_posts(PostQuery(text="?!"), by=("sentiment",)) == {}
 
-    def test_count_posts_by_kind_account_and_flags(self, index: RetainingIndex) -> None:
+    def test_count_posts_by_kind_account_and_flags(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", abusive=True, account="@ExampleNHS"),
@@ -545,7 +313,7 @@ class IndexContract:
         }
         assert index.count_posts(PostQuery(), by=("urgent",)) == {("true",): 1, ("false",): 2}
 
-    def test_count_posts_by_utc_day_and_monday_week(self, index: RetainingIndex) -> None:
+    def test_count_posts_by_utc_day_and_monday_week(self, index: Any) -> None:
         # T0 is Monday 3 March 2025, 09:00 UTC
         bst = timezone(timedelta(hours=1))
         index.upsert_posts(
@@ -567,7 +335,7 @@ class IndexContract:
             ("2025-03-10",): 1,
         }
 
-    def test_official_posts_per_account_per_week(self, index: RetainingIndex) -> None:
+    def test_official_posts_per_account_per_week(self, index: Any) -> None:
         index.upsert_posts(
             [
                 make_post("1", kind="official_post", account="A", created_at=T0),
@@ -584,15 +352,13 @@ class IndexContract:
             ("B", "2025-03-10"): 1,
         }
 
-    def test_counting_by_an_unknown_or_repeated_dimension_is_refused(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_counting_by_an_unknown_or_repeated_dimension_is_refused(self, index: Any) -> None:
         with pytest.raises(ValueError, match="'author'"):
             index.count_posts(PostQuery(), by=("author",))  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="twice"):
             index.count_posts(PostQuery(), by=("day", "day"))
 
-    def test_count_posts_pages_through_many_groups(self, index: RetainingIndex) -> None:
+    def test_count_posts_pages_through_many_groups(self, index: Any) -> None:
         # more groups than one page of a composite aggregation holds (1000)
         posts = [
             make_post(str(n), account=f"acc{n}", created_at=T0 + timedelta(seconds=n))
@@ -604,9 +370,7 @@ class IndexContract:
         assert len(counts) == 1203
         assert set(counts.values()) == {1}
 
-    # -- a person's correction against the pipeline's re-index -------------------------------
-
-    def test_a_correction_survives_a_re_index_of_the_same_post(self, index: RetainingIndex) -> None:
+    def test_a_correction_survives_a_re_index_of_the_same_post(self, index: Any) -> None:
         original = make_post("1", text="the car park barrier was broken", sentiment="concern")
         index.upsert_posts([original])
         corrected = correct(index, original.key, sentiment="compliment")
@@ -627,9 +391,7 @@ class IndexContract:
         assert index.count_posts(PostQuery(), by=("sentiment",)) == {("compliment",): 1}
         assert index.stats().by_sentiment == {"compliment": 1, "concern": 0, "neutral": 0}
 
-    def test_a_re_index_keeps_the_correction_and_takes_everything_else(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_a_re_index_keeps_the_correction_and_takes_everything_else(self, index: Any) -> None:
         index.upsert_posts([make_post("1", sentiment="concern", departments=("estates",))])
         correct(index, "twitter:1", departments=("wards",))
         newer = make_post(
@@ -648,9 +410,7 @@ class IndexContract:
         assert index.search_posts(PostQuery(department="estates")) == []
         assert keys(index.search_posts(PostQuery(text="cold"))) == ["twitter:1"]
 
-    def test_later_corrections_win_label_by_label_over_a_re_index(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_later_corrections_win_label_by_label_over_a_re_index(self, index: Any) -> None:
         original = make_post("1", sentiment="concern", departments=("estates",))
         index.upsert_posts([original])
         correct(index, original.key, sentiment="compliment", departments=("wards",))
@@ -667,9 +427,7 @@ class IndexContract:
             original.key
         ]
 
-    def test_a_batch_re_index_keeps_only_the_corrected_posts_corrections(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_a_batch_re_index_keeps_only_the_corrected_posts_corrections(self, index: Any) -> None:
         posts = [make_post(str(n), sentiment="concern") for n in range(5)]
         index.upsert_posts(posts)
         correct(index, "twitter:2", sentiment="compliment")
@@ -685,7 +443,149 @@ class IndexContract:
             if post.key != "twitter:2":
                 assert index.get_post(post.key) == post
 
-    def test_a_correction_goes_with_its_post_on_erasure(self, index: RetainingIndex) -> None:
+
+class AlertStoreContract:
+    """Alerts and their deliveries. Subclasses provide the ``index`` fixture."""
+
+    @pytest.fixture
+    def index(self) -> AlertStore:
+        raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
+
+    def test_alerts_are_recorded_once_per_alert_id(self, index: Any) -> None:
+        result = index.record_alerts(
+            [make_alert("concern", "twitter:1"), make_alert("abuse", "twitter:2")]
+        )
+        index.record_alerts([make_alert("concern", "twitter:1")])
+        assert (result.written, result.failed) == (2, ())
+        assert index.stats().alerts == {"concern": 1, "abuse": 1}
+
+    def test_a_sent_delivery_counts_as_delivered(self, index: Any) -> None:
+        sent = make_delivery(channel="email", result="sent")
+        failed = make_delivery(channel="teams", result="failed")
+        result = index.record_deliveries([sent, failed])
+        assert (result.written, result.failed) == (2, ())
+        assert index.was_delivered(sent.key) is True
+        assert index.was_delivered(failed.key) is False
+        assert index.was_delivered("concern:twitter:9|nobody|email") is False
+
+    def test_a_later_delivery_with_the_same_key_replaces_the_earlier(self, index: Any) -> None:
+        first = make_delivery(result="failed", delivered_at=T0)
+        retry = make_delivery(result="sent", delivered_at=T0 + timedelta(minutes=5))
+        index.record_deliveries([first])
+        index.record_deliveries([retry])
+        assert index.was_delivered(retry.key) is True
+        assert index.deliveries_for(retry.alert_id) == [retry]
+
+    def test_deliveries_for_an_alert_are_its_own_oldest_first(self, index: Any) -> None:
+        late = make_delivery(recipient="a@example.nhs.uk", delivered_at=T0 + timedelta(hours=1))
+        early = make_delivery(recipient="b@example.nhs.uk", delivered_at=T0)
+        other = make_delivery(alert_id="abuse:twitter:2")
+        index.record_deliveries([late, other, early])
+        assert index.deliveries_for("concern:twitter:1") == [early, late]
+        assert index.deliveries_for("spike:none") == []
+        assert index.stats().deliveries == 3
+
+    def test_alerts_between_includes_since_excludes_until_oldest_first(self, index: Any) -> None:
+        index.record_alerts(
+            [
+                make_alert("concern", "twitter:3", created_at=T0 + 2 * DAY),
+                make_alert("concern", "twitter:1", created_at=T0),
+                make_alert("compliment", "twitter:2", created_at=T0 + DAY),
+            ]
+        )
+        got = index.alerts_between(T0, T0 + 2 * DAY)
+        assert [a.alert_id for a in got] == ["concern:twitter:1", "compliment:twitter:2"]
+        assert index.alerts_between(T0 + 3 * DAY, T0 + 4 * DAY) == []
+
+
+class DeadLetterStoreContract:
+    """Dead letters. Subclasses provide the ``index`` fixture."""
+
+    @pytest.fixture
+    def index(self) -> DeadLetterStore:
+        raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
+
+    def test_deadletters_are_newest_first_once_per_key(self, index: Any) -> None:
+        letters = [
+            make_deadletter(f"replay.jsonl:{n}", created_at=T0 + timedelta(minutes=n))
+            for n in range(4)
+        ]
+        result = index.record_deadletters(letters)
+        index.record_deadletters(letters[:2])
+        assert (result.written, result.failed) == (4, ())
+        assert index.deadletters() == list(reversed(letters))
+        assert index.deadletters(limit=2) == [letters[3], letters[2]]
+        assert index.stats().deadletter == 4
+
+
+class DocumentStoreContract:
+    """Typed documents by collection and id. Subclasses provide the ``index`` fixture."""
+
+    @pytest.fixture
+    def index(self) -> DocumentStore:
+        raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
+
+    def test_documents_round_trip_by_collection_in_the_order_written(self, index: Any) -> None:
+        index.put_documents(NOTES, [("b", Note(author="x", body="first"))])
+        index.put_documents(NOTES, [("a", Note(author="y", body="second"))])
+        index.put_documents(OTHER, [("a", Note(author="z", body="elsewhere"))])
+        assert [n.body for n in index.get_documents(NOTES)] == ["first", "second"]
+        assert [n.body for n in index.get_documents(OTHER)] == ["elsewhere"]
+        assert index.get_documents(EMPTY) == []
+
+    def test_putting_a_document_again_replaces_it_in_place(self, index: Any) -> None:
+        index.put_documents(NOTES, [("a", Note(author="x", body="one"))])
+        index.put_documents(NOTES, [("b", Note(author="x", body="two"))])
+        index.put_documents(NOTES, [("a", Note(author="x", body="one, edited"))])
+        assert [n.body for n in index.get_documents(NOTES)] == ["one, edited", "two"]
+
+    def test_delete_documents_counts_what_existed(self, index: Any) -> None:
+        index.put_documents(
+            NOTES, [("a", Note(author="x", body="1")), ("b", Note(author="x", body="2"))]
+        )
+        assert index.delete_documents(NOTES, ["a", "nope"]) == 1
+        assert [n.body for n in index.get_documents(NOTES)] == ["2"]
+
+
+class IndexContract(
+    PostStoreContract, AlertStoreContract, DeadLetterStoreContract, DocumentStoreContract
+):
+    """Every store, plus what spans them: set-up, stats, retention and erasure."""
+
+    @pytest.fixture
+    def index(self) -> Index:
+        raise NotImplementedError("a subclass provides an `index` fixture: set up and empty")
+
+    def test_setup_twice_keeps_what_was_written(self, index: Index) -> None:
+        index.upsert_posts([make_post("1")])
+        index.setup()
+        assert index.get_post("twitter:1") == make_post("1")
+
+    def test_empty_index_has_zero_stats(self, index: Index) -> None:
+        stats = index.stats()
+        assert stats.indexed == 0
+        assert stats.by_sentiment == {"compliment": 0, "concern": 0, "neutral": 0}
+        assert (stats.deadletter, stats.alerts, stats.deliveries) == (0, {}, 0)
+
+    def test_stats_count_everything(self, index: Index) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern"),
+                make_post("2", sentiment="concern"),
+                make_post("3", sentiment="compliment"),
+            ]
+        )
+        index.record_alerts([make_alert("concern", "twitter:1"), make_alert("concern", "x:2")])
+        index.record_alerts([make_alert("policy_breach", "twitter:3")])
+        index.record_deliveries([make_delivery()])
+        index.record_deadletters([make_deadletter("a:1"), make_deadletter("a:2")])
+        stats = index.stats()
+        assert stats.indexed == 3
+        assert stats.by_sentiment == {"compliment": 1, "concern": 2, "neutral": 0}
+        assert stats.alerts == {"concern": 2, "policy_breach": 1}
+        assert (stats.deliveries, stats.deadletter) == (1, 2)
+
+    def test_a_correction_goes_with_its_post_on_erasure(self, index: Index) -> None:
         original = make_post("1", author="@Jane_Doe", sentiment="concern")
         index.upsert_posts([original])
         correct(index, original.key, sentiment="compliment")
@@ -693,9 +593,7 @@ class IndexContract:
         index.upsert_posts([original])  # collected again later: a new post, nobody judged it
         assert index.get_post(original.key) == original
 
-    # -- retention and erasure ----------------------------------------------------------------
-
-    def test_delete_older_than_removes_only_older_records(self, index: RetainingIndex) -> None:
+    def test_delete_older_than_removes_only_older_records(self, index: Index) -> None:
         cutoff = T0 + timedelta(days=1)
         index.upsert_posts(
             [
@@ -718,9 +616,7 @@ class IndexContract:
             0,
         )
 
-    def test_erase_author_removes_their_posts_and_alerts_quoting_them(
-        self, index: RetainingIndex
-    ) -> None:
+    def test_erase_author_removes_their_posts_and_alerts_quoting_them(self, index: Index) -> None:
         theirs = make_post("1", author="@Jane_Doe", text="my NHS number is 943 476 5919")
         others = make_post("2", author="@someone_else", text="my appointment was moved")
         index.upsert_posts([theirs, others])
@@ -731,40 +627,3 @@ class IndexContract:
         assert index.search_posts(PostQuery(text="number")) == []
         assert keys(index.search_posts(PostQuery())) == [others.key]
         assert index.stats().alerts == {"concern": 1}
-
-    def test_alerts_between_includes_since_excludes_until_oldest_first(
-        self, index: RetainingIndex
-    ) -> None:
-        index.record_alerts(
-            [
-                make_alert("concern", "twitter:3", created_at=T0 + 2 * DAY),
-                make_alert("concern", "twitter:1", created_at=T0),
-                make_alert("compliment", "twitter:2", created_at=T0 + DAY),
-            ]
-        )
-        got = index.alerts_between(T0, T0 + 2 * DAY)
-        assert [a.alert_id for a in got] == ["concern:twitter:1", "compliment:twitter:2"]
-        assert index.alerts_between(T0 + 3 * DAY, T0 + 4 * DAY) == []
-
-    def test_documents_round_trip_by_collection_in_the_order_written(
-        self, index: RetainingIndex
-    ) -> None:
-        index.put_documents("notes", [("b", Note(author="x", body="first"))])
-        index.put_documents("notes", [("a", Note(author="y", body="second"))])
-        index.put_documents("other", [("a", Note(author="z", body="elsewhere"))])
-        assert [n.body for n in index.get_documents("notes", Note)] == ["first", "second"]
-        assert [n.body for n in index.get_documents("other", Note)] == ["elsewhere"]
-        assert index.get_documents("empty", Note) == []
-
-    def test_putting_a_document_again_replaces_it_in_place(self, index: RetainingIndex) -> None:
-        index.put_documents("notes", [("a", Note(author="x", body="one"))])
-        index.put_documents("notes", [("b", Note(author="x", body="two"))])
-        index.put_documents("notes", [("a", Note(author="x", body="one, edited"))])
-        assert [n.body for n in index.get_documents("notes", Note)] == ["one, edited", "two"]
-
-    def test_delete_documents_counts_what_existed(self, index: RetainingIndex) -> None:
-        index.put_documents(
-            "notes", [("a", Note(author="x", body="1")), ("b", Note(author="x", body="2"))]
-        )
-        assert index.delete_documents("notes", ["a", "nope"]) == 1
-        assert [n.body for n in index.get_documents("notes", Note)] == ["2"]

@@ -25,8 +25,9 @@ from socmon.index.elasticsearch import (
 from socmon.index.port import IndexUnavailable, PostQuery
 from socmon.records import Alert, Sentiment
 from socmon.settings import IndexSettings
+from tests.factories import DAY, T0, correct, make_post
 from tests.servers import CompatibleJsonNode, free_port
-from tests.socmon.index.conformance import DAY, T0, IndexContract, correct, make_post
+from tests.socmon.index.conformance import IndexContract
 
 
 def unique_prefix() -> str:

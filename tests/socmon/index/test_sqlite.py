@@ -14,7 +14,8 @@ import pytest
 
 from socmon.index.port import IndexUnavailable, PostQuery
 from socmon.index.sqlite import SqliteIndex, fts_match_expression
-from tests.socmon.index.conformance import T0, IndexContract, make_post, make_rich_post
+from tests.factories import T0, make_post, make_rich_post
+from tests.socmon.index.conformance import IndexContract
 
 
 @pytest.fixture

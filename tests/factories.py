@@ -1,0 +1,178 @@
+"""Records for tests, built one way: posts, alerts, deliveries, dead letters, corrections.
+
+Every field has a plain default, so a test names only what it is about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from socmon.index.port import PostStore
+from socmon.records import (
+    Alert,
+    AlertKind,
+    Breach,
+    Classification,
+    CorrectedLabels,
+    DeadLetter,
+    Delivery,
+    EnrichedPost,
+    Media,
+    Post,
+    PostKind,
+    Sentiment,
+)
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def make_post(
+    post_id: str,
+    *,
+    text: str = "Thank you to the staff on the ward",
+    platform: Any = "twitter",
+    kind: PostKind = "mention",
+    account: str = "@ExampleNHS",
+    author: str = "@patient_one",
+    sentiment: Sentiment = "neutral",
+    departments: tuple[str, ...] = (),
+    created_at: datetime = T0,
+    urgent: bool = False,
+    abusive: bool = False,
+) -> EnrichedPost:
+    """An enriched post with everything else set to something plain."""
+    return EnrichedPost(
+        post=Post(
+            platform=platform,
+            post_id=post_id,
+            kind=kind,
+            account=account,
+            author=author,
+            text=text,
+            created_at=created_at,
+            source="replay",
+            fetched_at=created_at + timedelta(minutes=1),
+        ),
+        classification=Classification(
+            sentiment=sentiment,
+            confidence=0.8,
+            urgent=urgent,
+            abusive=abusive,
+            departments=departments,
+        ),
+        enriched_at=created_at + timedelta(minutes=2),
+    )
+
+
+def make_rich_post() -> EnrichedPost:
+    """A post using every field, with microseconds and a non-UTC offset, to test round trips."""
+    bst = timezone(timedelta(hours=1))
+    return EnrichedPost(
+        post=Post(
+            platform="facebook",
+            post_id="10158-77",
+            kind="official_post",
+            account="ExampleNHSTrust",
+            author="ExampleNHSTrust",
+            text="Our A&E at St Mary's is open 24/7 — call 01234 567890 for advice. «Ça va» 🙂",
+            created_at=datetime(2025, 6, 1, 14, 30, 15, 123456, tzinfo=bst),
+            url="https://facebook.com/ExampleNHSTrust/posts/10158-77",
+            media=(Media(type="photo", url="https://cdn.example/p.jpg", alt_text="the new ward"),),
+            lang="en",
+            in_reply_to="10158-1",
+            source="facebook",
+            fetched_at=datetime(2025, 6, 1, 13, 31, 0, 654321, tzinfo=UTC),
+        ),
+        classification=Classification(
+            sentiment="neutral",
+            confidence=0.615,
+            urgent=True,
+            departments=("emergency", "estates"),
+            abusive=False,
+            breaches=(
+                Breach(
+                    rule="phone_number",
+                    severity="medium",
+                    evidence="01234 567890",
+                    start=52,
+                    end=64,
+                ),
+            ),
+            reason="phone number in an official post",
+            model="rules-1.2",
+        ),
+        enriched_at=datetime(2025, 6, 1, 13, 31, 2, 1, tzinfo=UTC),
+    )
+
+
+def make_alert(
+    kind: AlertKind = "concern",
+    subject: str = "twitter:1",
+    *,
+    created_at: datetime = T0,
+    post: EnrichedPost | None = None,
+) -> Alert:
+    return Alert(
+        alert_id=Alert.make_id(kind, subject),
+        kind=kind,
+        summary=f"{kind} about {subject}",
+        created_at=created_at,
+        departments=("emergency",),
+        account="@ExampleNHS",
+        post=post.post if post else None,
+        classification=post.classification if post else None,
+    )
+
+
+def make_delivery(
+    alert_id: str = "concern:twitter:1",
+    recipient: str = "emergency-lead@example.nhs.uk",
+    channel: str = "email",
+    *,
+    result: Any = "sent",
+    delivered_at: datetime = T0,
+) -> Delivery:
+    return Delivery(
+        alert_id=alert_id,
+        alert_kind="concern",
+        recipient=recipient,
+        channel=channel,
+        result=result,
+        detail="" if result == "sent" else "SMTP 451 try again later",
+        delivered_at=delivered_at,
+    )
+
+
+def make_deadletter(origin: str, *, created_at: datetime = T0) -> DeadLetter:
+    return DeadLetter(
+        stage="ingest",
+        reason="post_id: field required",
+        origin=origin,
+        payload='{"platform": "twitter"}',
+        created_at=created_at,
+    )
+
+
+def correct(
+    index: PostStore,
+    key: str,
+    *,
+    sentiment: Sentiment | None = None,
+    departments: tuple[str, ...] | None = None,
+    by: str = "alice",
+    at: datetime = T0 + DAY,
+) -> EnrichedPost:
+    """Correct the stored post as the dashboard does (rewrite it with the labels); returns it."""
+    stored = index.get_post(key)
+    assert stored is not None, f"no post {key} to correct"
+    labels = CorrectedLabels(
+        sentiment=sentiment, departments=departments, corrected_by=by, corrected_at=at
+    )
+    corrected = stored.corrected(labels)
+    index.upsert_posts([corrected])
+    return corrected
+
+
+def keys(posts: list[EnrichedPost]) -> list[str]:
+    return [post.key for post in posts]
