@@ -172,8 +172,8 @@ def _register_stages() -> None:
     from dashboards.cli import register as dashboards_commands
     from dashboards.web.cli import register as web_commands
     from ingest.cli import register as ingest_commands
+    from stream_processors.alert_rules import alerts_for
     from stream_processors.cli import register as stream_commands
-    from stream_processors.route import alerts_for
 
     for register in (ingest_commands, stream_commands, dashboards_commands, web_commands):
         register(app)

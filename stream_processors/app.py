@@ -35,10 +35,10 @@ from socmon.records import (
 )
 from socmon.settings import Settings
 from socmon.topics import STREAM_GROUP
+from stream_processors.alert_rules import alerts_for
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.governance.timer import install_sweep_timer
 from stream_processors.governance.unregistered import LookalikeAccounts
-from stream_processors.route import alerts_for
 
 log = logging.getLogger(__name__)
 

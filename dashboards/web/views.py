@@ -27,7 +27,7 @@ from socmon.settings import Settings
 
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 POST_KINDS: tuple[PostKind, ...] = get_args(PostKind)
-# The alerts a single post can raise (stream_processors.route); their ids are kind:post-key.
+# The alerts a single post can raise (stream_processors.alert_rules); their ids are kind:post-key.
 POST_ALERT_KINDS: tuple[AlertKind, ...] = (
     "urgent",
     "policy_breach",

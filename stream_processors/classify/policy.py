@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from socmon.records import Breach, Media, Severity
-from stream_processors.classify import lexicon, pii
+from stream_processors.classify import pii, word_lists
 from stream_processors.classify.pii import Span, folded_pattern
 
 # Rule ids and their default severities, in the order the rules run.
@@ -89,7 +89,7 @@ _NOT_SURNAMES = (
 # Names are recognised by their capitals, so this one runs on the text as written.
 _PERSON_NAME = re.compile(
     rf"\b{_TITLES}\s+(?:{_NAME_WORD}\s+){{0,2}}{_NAME_WORD}"
-    rf"|\b(?:{'|'.join(lexicon.FIRST_NAMES)})\s+(?!(?:{_NOT_SURNAMES})\b){_NAME_WORD}"
+    rf"|\b(?:{'|'.join(word_lists.FIRST_NAMES)})\s+(?!(?:{_NOT_SURNAMES})\b){_NAME_WORD}"
     rf"|\b{_NAME_WORD}\s+(?!(?:{_NOT_SURNAMES})\b){_NAME_WORD}(?=,?\s*\(\d{{1,3}}\)|,\s*\d{{1,3}},)"
 )
 _CLINICAL_DETAIL = folded_pattern(
@@ -98,7 +98,7 @@ _CLINICAL_DETAIL = folded_pattern(
     r"|undergoing|tested positive for|caught|survived|beat)\s+"
     r"(?:(?:a|an|his|her|their|suspected|severe|terminal|advanced|stage \d|early|late|sudden)\s+)*"
     r"(?:[a-z\-]+\s+)?"
-    rf"(?:{lexicon.CONDITIONS})\b"
+    rf"(?:{word_lists.CONDITIONS})\b"
     # "ward 7", "ward 7a", "ward b"; "ward off" is not a place.
     r"|\b(?:on|in|to|onto) ward\s+(?:\d+[a-z]?|[a-z])\b"
     r"|\bin (?:bed|bay)\s+\d+"
@@ -249,16 +249,16 @@ def find_confidential(text: str, folded: str | None = None) -> list[Span]:
 # ---------------------------------------------------------------- offensive
 _OFFENSIVE = folded_pattern(
     r"(?<![\w])(?:"
-    + _alternation(t for terms in lexicon.OFFENSIVE_TERMS.values() for t in terms)
+    + _alternation(t for terms in word_lists.OFFENSIVE_TERMS.values() for t in terms)
     + "|"
-    + _alternation(lexicon.DISCRIMINATORY_PHRASES)
+    + _alternation(word_lists.DISCRIMINATORY_PHRASES)
     + r")(?![\w])"
 )
-_OFFENSIVE_BENIGN = folded_pattern(_alternation(lexicon.BENIGN_CONTEXTS))
+_OFFENSIVE_BENIGN = folded_pattern(_alternation(word_lists.BENIGN_CONTEXTS))
 
 
 def find_offensive(text: str, folded: str | None = None) -> list[Span]:
-    """Slurs and discriminatory language (see `lexicon.OFFENSIVE_TERMS`), minus innocent uses."""
+    """Slurs and discriminatory language (see `word_lists.OFFENSIVE_TERMS`), minus innocent uses."""
     folded = pii.fold_case(text) if folded is None else folded
     return [
         s for s in _spans(_OFFENSIVE, folded, text) if not _inside_any(s, _OFFENSIVE_BENIGN, folded)
@@ -414,9 +414,9 @@ def find_commercial(text: str, folded: str | None = None) -> list[Span]:
 
 # ---------------------------------------------------------------- media_consent
 _AT_RISK_PEOPLE = folded_pattern(
-    r"\b(?:" + _alternation((*lexicon.CHILDREN, *lexicon.VULNERABLE_ADULTS)) + r")\b"
+    r"\b(?:" + _alternation((*word_lists.CHILDREN, *word_lists.VULNERABLE_ADULTS)) + r")\b"
 )
-_NOT_PEOPLE = folded_pattern(r"\b(?:" + _alternation(lexicon.NOT_PEOPLE) + r")")
+_NOT_PEOPLE = folded_pattern(r"\b(?:" + _alternation(word_lists.NOT_PEOPLE) + r")")
 # Types that can show a person; "other" (a document, a link card) cannot.
 _IMAGE_TYPES = frozenset({"photo", "video", "animated_gif"})
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from stream_processors.alert_rules import alerts_for
 from stream_processors.governance.unregistered import LookalikeAccounts
-from stream_processors.route import alerts_for
 from tests.stream_processors.governance.helpers import SWEEP_AT, account, mention, official_post
 
 ORGANISATION = "Northbrook Hospitals NHS Foundation Trust"

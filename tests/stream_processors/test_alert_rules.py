@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from socmon.records import Breach, Classification, EnrichedPost, Post
-from stream_processors.route import alerts_for
+from stream_processors.alert_rules import alerts_for
 
 
 def enriched(kind="mention", text="The A&E staff were wonderful", **cls) -> EnrichedPost:
