@@ -1,6 +1,7 @@
 """Delivery channels: what they share (the contract and its errors), the JSON Lines outbox file
 and the console. E-mail is in `alerting.email`, Teams, Slack and the signed webhook in
-`alerting.webhooks`; `build_channels` makes the ones the routing table uses.
+`alerting.webhooks`; `alerting.channel_set.build_channels` makes the ones the routing table uses.
+This module imports no other channel: the implementations import it, never the other way round.
 
 A channel sends one rendered `Message` to one group of recipients. Errors are data for the
 dispatcher: `DeliveryFailed` is retried, `RetryLater` carries the server's ``Retry-After``, and
@@ -18,10 +19,8 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from alerting.render import Message
-from alerting.routing import delivery_key
 from socmon.config.alerting import ChannelName
-from socmon.records import utcnow
-from socmon.settings import Settings
+from socmon.records import Delivery, utcnow
 
 
 class DeliveryFailed(Exception):
@@ -115,7 +114,7 @@ class FileChannel:
                     except json.JSONDecodeError:
                         continue  # a line cut short can only be the last one: it was not sent
                     for alert_id in row.get("alert_ids") or [row.get("alert_id")]:
-                        key = delivery_key(alert_id, row.get("recipient", ""), self.name)
+                        key = Delivery.make_key(alert_id, row.get("recipient", ""), self.name)
                         if key in wanted:
                             found.add(key)
         except FileNotFoundError:
@@ -135,24 +134,3 @@ class ConsoleChannel:
             file=self.out,
             flush=True,
         )
-
-
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The channels the routing table uses, each built once from the settings."""
-    from alerting.email import EmailChannel
-    from alerting.webhooks import SignedWebhookChannel, SlackChannel, TeamsChannel
-
-    cfg = settings.alerting
-    channels: dict[str, Channel] = {}
-    for name in cfg.channels_in_use():
-        if name == "file":
-            channels[name] = FileChannel(settings.outbox_path)
-        elif name == "email":
-            channels[name] = EmailChannel(cfg.smtp, cfg.directory)
-        elif name == "teams" and cfg.teams.webhook_url is not None:
-            channels[name] = TeamsChannel(cfg.teams.webhook_url, cfg.teams.timeout_seconds)
-        elif name == "slack" and cfg.slack.webhook_url is not None:
-            channels[name] = SlackChannel(cfg.slack.webhook_url, cfg.slack.timeout_seconds)
-        elif name == "webhook" and cfg.webhook.url is not None and cfg.webhook.secret is not None:
-            channels[name] = SignedWebhookChannel(cfg.webhook)
-    return channels

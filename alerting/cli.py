@@ -7,8 +7,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 from socmon.cliutil import (
     ConfigOpt,
     DataDirOpt,
+    index_or_exit,
     serve_stage_metrics,
     settings_or_exit,
     setup_logging,
@@ -48,35 +48,14 @@ def _checked_settings(config: Any, data_dir: Any = None) -> Settings:
     return settings
 
 
-@contextmanager
-def _index_or_exit(settings: Settings) -> Iterator[Index]:
-    """The index, or a one-line error and exit 1 if it cannot be read (never a traceback)."""
-    from socmon.index.factory import open_index
-    from socmon.index.port import IndexUnavailable
-
-    try:
-        index = open_index(settings)
-    except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    try:
-        yield index
-    except IndexUnavailable as exc:
-        typer.echo(
-            f"socmon: {exc} (has the pipeline run? `socmon index setup` creates it)", err=True
-        )
-        raise typer.Exit(1) from exc
-    finally:
-        index.close()
-
-
 def _delivery(
     settings: Settings,
     index: Index,
     dead_letters: DeadLetterSink,
     registry: CollectorRegistry,
 ) -> AlertDelivery:
-    from alerting.channels import ConsoleChannel, build_channels
+    from alerting.channel_set import build_channels
+    from alerting.channels import ConsoleChannel
     from alerting.worker import AlertDelivery
     from socmon.metrics import AlertingMetrics, Metrics
 
@@ -93,7 +72,6 @@ def _delivery(
 
 def alerting(config: ConfigOpt = None) -> None:
     """Deliver alerts from the alerts topic to the configured channels, and the daily digests."""
-    from alerting.digest import DigestScheduler
     from alerting.worker import KafkaDeadLetters
     from socmon.index.factory import open_index
     from socmon.kafka import make_producer
@@ -117,7 +95,7 @@ def alerting(config: ConfigOpt = None) -> None:
         process_registry(),
     )
     try:
-        delivery.run(stop, DigestScheduler(delivery))
+        delivery.run(stop, delivery.digest_scheduler())
     finally:
         producer.close()
         index.close()
@@ -180,7 +158,7 @@ def _decision_json(decision: RoutingDecision) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ExplainPipeline:
     """What `routes explain` needs from the stream processors, handed in by the composition root
-    (`socmon.cli`), so the explanation is what the pipeline really does and this stage imports
+    (`socmon_app.cli`), so the explanation is what the pipeline really does and this stage imports
     no other stage."""
 
     alerts_for: Callable[[EnrichedPost], list[Alert]]
@@ -266,7 +244,7 @@ def alerts_show(
     """Who was told about an alert, on which channel, and when."""
 
     settings = settings_or_exit(config, data_dir)
-    with _index_or_exit(settings) as index:
+    with index_or_exit(settings, setup=False) as index:
         deliveries = index.deliveries_for(alert_id)
     if as_json:
         typer.echo(json.dumps([d.model_dump(mode="json") for d in deliveries]))
@@ -293,20 +271,20 @@ def alerts_retry(
     """Re-send dead-lettered alerts to whoever was not told yet (nobody is told twice)."""
     from prometheus_client import CollectorRegistry
 
-    from alerting.worker import IndexDeadLetters
+    from alerting.worker import IndexDeadLetters, is_alert_origin
     from socmon.records import Alert, RecordError, parse_record
 
     settings = _checked_settings(config, data_dir)
     setup_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with _index_or_exit(settings) as index:
+    with index_or_exit(settings, setup=False) as index:
         index.setup()
         alerts: dict[str, Alert] = {}
         skipped = 0
         for letter in index.deadletters(limit=limit):
             if letter.stage != "alerting":
                 continue
-            if not letter.origin.startswith("alert/"):
+            if not is_alert_origin(letter.origin):
                 skipped += 1  # a digest: its items are carried into the next digest
                 continue
             try:
@@ -388,7 +366,7 @@ def _routes_explain_command(pipeline: ExplainPipeline) -> Callable[..., None]:
             return
         from socmon.register import load_register
 
-        with _index_or_exit(settings) as index:
+        with index_or_exit(settings, setup=False) as index:
             found = index.get_post(str(post_key))
             register = load_register(settings.accounts, index)
         if found is None:

@@ -16,24 +16,64 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
-from alerting.routing import delivery_key
-from alerting.worker import AlertDelivery
+from alerting.render import Message, Renderer
+from alerting.routing import RoutingDecision
+from socmon.config.alerting import DigestSettings
+from socmon.index.port import AlertStore
+from socmon.metrics import AlertingMetrics
 from socmon.records import Alert, Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
 
-class DigestScheduler:
-    """Reads the (injected) clock and sends each department's digest once it is due."""
+class GroupDelivery(Protocol):
+    """What the digest needs of alert delivery (`alerting.worker.AlertDelivery` is one): who is
+    told about an alert, which deliveries are settled already, and one message sent to a group
+    with each (alert, recipient) outcome recorded."""
 
-    def __init__(self, delivery: AlertDelivery, clock: Callable[[], datetime] = utcnow) -> None:
+    def route(self, alert: Alert) -> RoutingDecision: ...
+
+    def settled(self, alert_id: str) -> set[str]: ...
+
+    def deliver_group(
+        self,
+        message: Message,
+        channel: str,
+        recipients: Sequence[str],
+        alerts: Sequence[Alert],
+        *,
+        origin: str,
+        payload: str,
+        detail: str = "",
+    ) -> list[Delivery]: ...
+
+
+class DigestScheduler:
+    """Reads the (injected) clock and sends each department's digest once it is due.
+
+    `alerting.worker.AlertDelivery.digest_scheduler` makes one that sends through that delivery.
+    """
+
+    def __init__(
+        self,
+        delivery: GroupDelivery,
+        *,
+        settings: DigestSettings,
+        index: AlertStore,
+        renderer: Renderer,
+        metrics: AlertingMetrics,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.delivery = delivery
-        self.settings = delivery.settings
-        self.cfg = delivery.settings.alerting.digest
+        self.cfg = settings
         self.zone = self.cfg.zone
+        self.index = index
+        self.renderer = renderer
+        self.metrics = metrics
         self.clock = clock
         self.done: set[date] = set()
         self._last_check: datetime | None = None
@@ -70,7 +110,7 @@ class DigestScheduler:
         until = self.due_at(day)
         since = self.due_at(day - timedelta(days=1))
         carried_since = self.due_at(day - timedelta(days=2))
-        alerts = self.delivery.index.alerts_between(carried_since, until)
+        alerts = self.index.alerts_between(carried_since, until)
         day_alerts = [a for a in alerts if a.created_at >= since]
         # (department, channel) -> recipient -> items not yet delivered to them on that channel
         items: dict[tuple[str | None, str], dict[str, list[Alert]]] = defaultdict(
@@ -82,7 +122,7 @@ class DigestScheduler:
                 continue
             settled = self.delivery.settled(alert.alert_id)
             for target in targets:
-                if delivery_key(alert.alert_id, target.recipient, target.channel) in settled:
+                if Delivery.make_key(alert.alert_id, target.recipient, target.channel) in settled:
                     continue
                 items[(target.department, target.channel)][target.recipient].append(alert)
         deliveries: list[Delivery] = []
@@ -98,7 +138,7 @@ class DigestScheduler:
                 groups[tuple(a.alert_id for a in recipient_items)].append(recipient)
             for ids, recipients in groups.items():
                 group_items = [a for a in by_recipient[recipients[0]] if a.alert_id in ids]
-                message = self.delivery.renderer.digest(department, day, tallies, group_items)
+                message = self.renderer.digest(department, day, tallies, group_items)
                 log.info(
                     "digest department=%s day=%s channel=%s items=%d recipients=%d",
                     department,
@@ -117,8 +157,6 @@ class DigestScheduler:
                     detail=f"in the daily digest of {day.isoformat()}",
                 )
                 ok = all(d.result == "sent" for d in out)
-                self.delivery.alerting_metrics.digests.labels(
-                    channel, "sent" if ok else "failed"
-                ).inc()
+                self.metrics.digests.labels(channel, "sent" if ok else "failed").inc()
                 deliveries += out
         return deliveries

@@ -48,11 +48,6 @@ class RoutingDecision:
         return [t for t in self.targets if t.when == "digest"]
 
 
-def delivery_key(alert_id: str, recipient: str, channel: str) -> str:
-    """The same key as `socmon.records.Delivery.key`: at most one success per person and channel."""
-    return f"{alert_id}|{recipient}|{channel}"
-
-
 def check_routes(settings: Settings) -> None:
     """Raise `RoutingError` if a route names an unknown department (a typo would route nothing)."""
     known = {d.id for d in settings.departments}
@@ -142,32 +137,3 @@ def route_alert(
             None,
         )
     return RoutingDecision(alert, tuple(targets.values()), tuple(dict.fromkeys(unrouted)))
-
-
-def digest_targets(department: str | None, settings: Settings) -> list[Target]:
-    """Who receives the daily digest of `department` (None: alerts of no department)."""
-    cfg = settings.alerting
-    contacts = {d.id: d.contact for d in settings.departments}
-    out: dict[tuple[str, str], Target] = {}
-    kinds = dict.fromkeys(r.kind for r in cfg.routes)
-    for kind in kinds:
-        for rule in rules_for(kind, department, cfg.routes):
-            if rule.when != "digest":
-                continue
-            for who in rule.to:
-                if who == "department":
-                    address = contacts.get(department) if department else None
-                    why = f"digest of {department}"
-                    if not address:
-                        address, why = cfg.communications, "no department contact"
-                elif who in ("patient_services", "communications", "on_call"):
-                    address, why = getattr(cfg, who), who.replace("_", " ")
-                elif who in ROLES:
-                    continue  # account roles depend on each alert, not on the department
-                else:
-                    address, why = who, "named in the table"
-                for channel in rule.channels or cfg.default_channels:
-                    out.setdefault(
-                        (address, channel), Target(address, channel, "digest", why, department)
-                    )
-    return list(out.values())

@@ -21,18 +21,20 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError
 from pydantic import AwareDatetime, Field
 
 from alerting.channels import Channel, ConsoleChannel
+from alerting.digest import DigestScheduler
 from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
 from alerting.render import Message, Renderer, TemplateProblem
-from alerting.routing import RoutingDecision, delivery_key, route_alert
+from alerting.routing import RoutingDecision, route_alert
 from socmon.deadletters import dead_letter
-from socmon.index.port import Index
+from socmon.index.port import Collection, Index
 from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import (
     Alert,
@@ -46,15 +48,29 @@ from socmon.records import (
 )
 from socmon.register import RegisterCache
 from socmon.settings import Settings
-
-if TYPE_CHECKING:
-    from alerting.digest import DigestScheduler
+from socmon.topics import ALERTING_GROUP
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "socmon-alerting"
-IN_FLIGHT = "alerting.in_flight"
+GROUP_ID = ALERTING_GROUP
 IN_DOUBT = "in doubt: the delivery worker stopped while sending"
+
+AlertRef = tuple[str, AlertKind]
+"""What a delivery record names of its alert: (alert id, alert kind)."""
+
+
+def alert_origin(alert_id: str, channel: str | None = None) -> str:
+    """Where a dead letter of an alert's delivery comes from (``alert/<id>[/<channel>]``); its
+    payload is the alert, which `socmon alerts retry` re-sends."""
+    return f"alert/{alert_id}" + (f"/{channel}" if channel is not None else "")
+
+
+def is_alert_origin(origin: str) -> bool:
+    """Whether a dead letter came from `alert_origin` (not a digest, not an unparsed message).
+
+    A test of the origin's form, not of a typed field: `socmon.records.DeadLetter` is shared by
+    every stage and has none for it, so the form is written and read here only."""
+    return origin.startswith("alert/")
 
 
 class InFlight(Record):
@@ -63,7 +79,7 @@ class InFlight(Record):
     ref: str
     channel: str
     recipients: tuple[str, ...]
-    alerts: tuple[tuple[str, AlertKind], ...]
+    alerts: tuple[AlertRef, ...]
     origin: str
     payload: str
     started_at: AwareDatetime = Field(default_factory=utcnow)
@@ -72,6 +88,9 @@ class InFlight(Record):
     def doc_id(self) -> str:
         who = hashlib.sha256("\n".join(self.recipients).encode()).hexdigest()[:16]
         return f"{self.ref}|{self.channel}|{who}"
+
+
+IN_FLIGHT = Collection("alerting.in_flight", InFlight)
 
 
 class DeadLetterSink(Protocol):
@@ -142,7 +161,8 @@ class AlertDelivery:
         self.console = console
         self.renderer = Renderer(settings)
         self.max_records = max_records
-        self.in_doubt: set[str] = set()
+        # alert id -> keys of its deliveries this process found in doubt after a crash
+        self.in_doubt: dict[str, set[str]] = defaultdict(set)
 
         def circuit(channel: str, is_open: bool) -> None:
             alerting_metrics.circuit_open.labels(channel).set(1 if is_open else 0)
@@ -165,11 +185,22 @@ class AlertDelivery:
         """Delivery keys of `alert_id` not to send again: sent, or in doubt after a crash."""
         keys = set()
         for d in self.index.deliveries_for(alert_id):
-            if d.result == "sent" or (not resend_in_doubt and d.detail.startswith(IN_DOUBT)):
+            if d.result == "sent" or (not resend_in_doubt and _in_doubt(d)):
                 keys.add(d.key)
         if not resend_in_doubt:
-            keys |= {k for k in self.in_doubt if k.startswith(alert_id + "|")}
+            keys |= self.in_doubt.get(alert_id, set())
         return keys
+
+    def digest_scheduler(self, clock: Callable[[], datetime] = utcnow) -> DigestScheduler:
+        """The daily digests, sent through this delivery (`run` ticks it)."""
+        return DigestScheduler(
+            self,
+            settings=self.settings.alerting.digest,
+            index=self.index,
+            renderer=self.renderer,
+            metrics=self.alerting_metrics,
+            clock=clock,
+        )
 
     # -- alerts ---------------------------------------------------------------------------------
 
@@ -188,7 +219,7 @@ class AlertDelivery:
             settled = self.settled(alert.alert_id, resend_in_doubt)
             groups: dict[str, list[str]] = defaultdict(list)
             for target in decision.now():
-                key = delivery_key(alert.alert_id, target.recipient, target.channel)
+                key = Delivery.make_key(alert.alert_id, target.recipient, target.channel)
                 if key in seen or key in settled:
                     continue  # this person was told already on this channel
                 seen.add(key)
@@ -208,7 +239,7 @@ class AlertDelivery:
                     channel,
                     recipients,
                     [alert],
-                    origin=f"alert/{alert.alert_id}/{channel}",
+                    origin=alert_origin(alert.alert_id, channel),
                     payload=alert.model_dump_json(),
                 )
         return deliveries
@@ -217,19 +248,12 @@ class AlertDelivery:
         self, alert: Alert, groups: Mapping[str, list[str]], reason: str
     ) -> list[Delivery]:
         failed = [
-            Delivery(
-                alert_id=alert.alert_id,
-                alert_kind=alert.kind,
-                recipient=recipient,
-                channel=channel,
-                result="failed",
-                detail=reason,
-            )
+            _delivery((alert.alert_id, alert.kind), recipient, channel, "failed", reason)
             for channel, recipients in groups.items()
             for recipient in recipients
         ]
         self.index.record_deliveries(failed)
-        self._dead_letter(f"alert/{alert.alert_id}", alert.model_dump_json(), reason)
+        self._dead_letter(alert_origin(alert.alert_id), alert.model_dump_json(), reason)
         return failed
 
     # -- one group ------------------------------------------------------------------------------
@@ -246,6 +270,7 @@ class AlertDelivery:
         detail: str = "",
     ) -> list[Delivery]:
         """Send one message to a group on one channel; record each (alert, recipient) outcome."""
+        refs: tuple[AlertRef, ...] = tuple((a.alert_id, a.kind) for a in alerts)
         dispatcher = self.dispatchers.get(channel)
         if dispatcher is None:
             result = SendResult(
@@ -256,34 +281,20 @@ class AlertDelivery:
                 ref=message.ref,
                 channel=channel,
                 recipients=tuple(recipients),
-                alerts=tuple((a.alert_id, a.kind) for a in alerts),
+                alerts=refs,
                 origin=origin,
                 payload=payload,
             )
             self.index.put_documents(IN_FLIGHT, [(in_flight.doc_id, in_flight)])
             result = dispatcher.send(message, recipients)
         deliveries = [
-            Delivery(
-                alert_id=a.alert_id,
-                alert_kind=a.kind,
-                recipient=recipient,
-                channel=channel,
-                result="sent",
-                detail=detail,
-            )
+            _delivery(ref, recipient, channel, "sent", detail)
             for recipient in result.sent
-            for a in alerts
+            for ref in refs
         ] + [
-            Delivery(
-                alert_id=a.alert_id,
-                alert_kind=a.kind,
-                recipient=recipient,
-                channel=channel,
-                result="failed",
-                detail=reason,
-            )
+            _delivery(ref, recipient, channel, "failed", reason)
             for recipient, reason in result.failed.items()
-            for a in alerts
+            for ref in refs
         ]
         self.index.record_deliveries(deliveries)
         if dispatcher is not None:
@@ -314,9 +325,13 @@ class AlertDelivery:
     def recover(self) -> list[Delivery]:
         """Settle the group sends a crash interrupted (call before consuming)."""
         recorded: list[Delivery] = []
-        for in_flight in self.index.get_documents(IN_FLIGHT, InFlight):
-            keys = {
-                delivery_key(alert_id, recipient, in_flight.channel): (alert_id, kind, recipient)
+        for in_flight in self.index.get_documents(IN_FLIGHT):
+            # delivery key -> (alert, recipient): each delivery the interrupted send was for
+            keys: dict[str, tuple[AlertRef, str]] = {
+                Delivery.make_key(alert_id, recipient, in_flight.channel): (
+                    (alert_id, kind),
+                    recipient,
+                )
                 for alert_id, kind in in_flight.alerts
                 for recipient in in_flight.recipients
             }
@@ -325,15 +340,16 @@ class AlertDelivery:
             confirmed = channel.confirm(open_keys) if channel is not None and open_keys else set()
             outcome: list[Delivery] = []
             if confirmed is None:
-                self.in_doubt |= open_keys
                 self.alerting_metrics.in_doubt.labels(in_flight.channel).inc(len(open_keys))
                 detail = f"{IN_DOUBT}; not re-sent (socmon alerts retry re-sends it)"
                 outcome += [
-                    _settled(keys[key], in_flight.channel, "failed", detail)
-                    for key in sorted(open_keys)
+                    _delivery(ref, recipient, in_flight.channel, "failed", detail, in_doubt=True)
+                    for ref, recipient in (keys[k] for k in sorted(open_keys))
                 ]
-                if open_keys:
-                    who = sorted({keys[k][2] for k in open_keys})
+                for d in outcome:
+                    self.in_doubt[d.alert_id].add(d.key)
+                if outcome:
+                    who = sorted({d.recipient for d in outcome})
                     self._dead_letter(
                         in_flight.origin,
                         in_flight.payload,
@@ -342,8 +358,8 @@ class AlertDelivery:
             else:
                 detail = "confirmed by the channel after a restart"
                 outcome += [
-                    _settled(keys[key], in_flight.channel, "sent", detail)
-                    for key in sorted(confirmed)
+                    _delivery(ref, recipient, in_flight.channel, "sent", detail)
+                    for ref, recipient in (keys[k] for k in sorted(confirmed))
                 ]
                 # The rest never went out: the redelivered message sends them.
             if outcome:
@@ -355,7 +371,7 @@ class AlertDelivery:
                 in_flight.ref,
                 in_flight.channel,
                 sum(1 for d in outcome if d.result == "sent"),
-                sum(1 for d in outcome if d.result == "failed"),
+                sum(1 for d in outcome if d.in_doubt),
             )
         self.dead_letters.flush()
         return recorded
@@ -414,11 +430,17 @@ class AlertDelivery:
             consumer.close()
 
 
-def _settled(
-    entry: tuple[str, AlertKind, str], channel: str, result: Literal["sent", "failed"], detail: str
+def _delivery(
+    alert: AlertRef,
+    recipient: str,
+    channel: str,
+    result: Literal["sent", "failed"],
+    detail: str = "",
+    *,
+    in_doubt: bool = False,
 ) -> Delivery:
-    """The delivery record of (alert id, alert kind, recipient) settled after a restart."""
-    alert_id, kind, recipient = entry
+    """The record of one outcome for one alert, recipient and channel (every one is made here)."""
+    alert_id, kind = alert
     return Delivery(
         alert_id=alert_id,
         alert_kind=kind,
@@ -426,4 +448,13 @@ def _settled(
         channel=channel,
         result=result,
         detail=detail,
+        in_doubt=in_doubt,
     )
+
+
+def _in_doubt(delivery: Delivery) -> bool:
+    """Whether `delivery` was left in doubt by a crash (not to be re-sent unless asked)."""
+    if "in_doubt" in delivery.model_fields_set:
+        return delivery.in_doubt
+    # Recorded before `Delivery.in_doubt` existed: then only the detail said so.
+    return delivery.detail.startswith(IN_DOUBT)

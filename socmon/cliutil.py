@@ -53,7 +53,8 @@ def index_or_exit(settings: Settings, setup: bool = True) -> Iterator[Index]:
             index.setup()
         yield index
     except IndexUnavailable as exc:
-        typer.echo(f"socmon: {exc}", err=True)
+        hint = "" if setup else " (has the pipeline run? `socmon index setup` creates it)"
+        typer.echo(f"socmon: {exc}{hint}", err=True)
         raise typer.Exit(1) from exc
     finally:
         index.close()

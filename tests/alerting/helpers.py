@@ -27,7 +27,8 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from prometheus_client import CollectorRegistry
 
-from alerting.channels import Channel, build_channels
+from alerting.channel_set import build_channels
+from alerting.channels import Channel
 from alerting.worker import AlertDelivery
 from socmon.index.sqlite import SqliteIndex
 from socmon.metrics import AlertingMetrics, Metrics

@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
-from socmon.cli import app
 from socmon.index.sqlite import SqliteIndex
-from tests.stream_processors.test_route import enriched
+from socmon_app.cli import app
+from tests.stream_processors.test_alert_rules import enriched
 
 runner = CliRunner()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from kafka import KafkaProducer
 from alerting.render import Renderer
 from alerting.worker import IN_FLIGHT, AlertDelivery, InFlight, KafkaDeadLetters
 from socmon.kafka import ensure_topics
-from socmon.records import Alert, DeadLetter, parse_record
+from socmon.records import Alert, DeadLetter, Delivery, parse_record
 from socmon.settings import KafkaSettings
 from tests.alerting.helpers import (
     Answer,
@@ -156,7 +157,7 @@ def test_a_send_interrupted_by_a_crash_is_confirmed_from_the_outbox_not_repeated
 
     recovered = harness.delivery.recover()
     assert [(d.recipient, d.result) for d in recovered] == [(r, "sent") for r in recipients]
-    assert harness.index.get_documents(IN_FLIGHT, InFlight) == []
+    assert harness.index.get_documents(IN_FLIGHT) == []
     assert harness.delivery.handle([alert]) == []  # the redelivered message tells nobody again
     assert len(outbox_rows(settings)) == 2
 
@@ -180,8 +181,9 @@ def test_a_crash_mid_send_that_the_channel_cannot_confirm_is_held_for_a_person(t
         )
         harness.index.put_documents(IN_FLIGHT, [(in_flight.doc_id, in_flight)])
         recovered = harness.delivery.recover()
-        assert [d.result for d in recovered] == ["failed"]
+        assert [(d.result, d.in_doubt) for d in recovered] == [("failed", True)]
         assert recovered[0].detail.startswith("in doubt: the delivery worker stopped")
+        assert [d.in_doubt for d in harness.index.deliveries_for(alert.alert_id)] == [True]
         [letter] = harness.dead_letters.letters
         assert "in doubt" in letter.reason
         assert harness.sample("socmon_deliveries_in_doubt_total", {"channel": "webhook"}) == 1
@@ -197,6 +199,36 @@ def test_a_crash_mid_send_that_the_channel_cannot_confirm_is_held_for_a_person(t
             ("maternity@northbrook.nhs.example", "sent")
         ]
     assert len(server.requests) == 2
+
+
+def test_a_delivery_recorded_in_doubt_before_the_in_doubt_field_is_still_held(tmp_path):
+    settings = make_settings(tmp_path)
+    harness = make_delivery(settings)
+    alert = make_alert()
+    held = "maternity@northbrook.nhs.example"
+    delivery = Delivery(
+        alert_id=alert.alert_id,
+        alert_kind=alert.kind,
+        recipient=held,
+        channel="file",
+        result="failed",
+        detail="in doubt: the delivery worker stopped while sending; not re-sent "
+        "(socmon alerts retry re-sends it)",
+    )
+    harness.index.record_deliveries([delivery])
+    # The row as an older worker wrote it: no `in_doubt` field, only the words of the detail.
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        conn.execute(
+            "UPDATE deliveries SET record = ? WHERE key = ?",
+            (delivery.model_dump_json(exclude={"in_doubt"}), delivery.key),
+        )
+    [stored] = harness.index.deliveries_for(alert.alert_id)
+    assert stored.in_doubt is False  # the field's default: the detail is what says it
+    assert [d.recipient for d in harness.delivery.handle([alert])] == [
+        "patient-services@northbrook.nhs.example"
+    ]
+    retried = harness.delivery.handle([alert], resend_in_doubt=True)
+    assert [(d.recipient, d.result) for d in retried] == [(held, "sent")]
 
 
 def test_killing_the_delivery_worker_mid_batch_loses_nothing_and_repeats_nothing(
@@ -219,7 +251,7 @@ def test_killing_the_delivery_worker_mid_batch_loses_nothing_and_repeats_nothing
         "SOCMON_METRICS__PORT": "0",
         "SOCMON_ALERTING__CONSOLE": "false",
     }
-    argv = [sys.executable, "-m", "socmon.cli", "alerting"]
+    argv = [sys.executable, "-m", "socmon_app.cli", "alerting"]
     log = (tmp_path / "alerting.log").open("wb")
     first = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from alerting.digest import DigestScheduler
 from tests.alerting.helpers import make_alert, make_delivery, make_settings, outbox_rows
 
 MATERNITY = "maternity@northbrook.nhs.example"
@@ -21,7 +20,7 @@ def scheduler(tmp_path, **digest):
         tmp_path, digest={"at": "08:00", "catch_up_days": 1, "check_seconds": 0.001} | digest
     )
     harness = make_delivery(settings)
-    return settings, harness, DigestScheduler(harness.delivery, clock=lambda: utc(2000, 1, 1))
+    return settings, harness, harness.delivery.digest_scheduler(clock=lambda: utc(2000, 1, 1))
 
 
 def compliment(post_id: str, at: datetime, departments=("maternity",)):
@@ -95,7 +94,7 @@ def test_a_restarted_worker_never_sends_a_digest_item_twice(tmp_path):
     settings, harness, digest = scheduler(tmp_path)
     harness.index.record_alerts([compliment("a", utc(2026, 3, 28, 12))])
     assert len(digest.tick(utc(2026, 3, 29, 9))) == 2
-    again = DigestScheduler(harness.delivery)  # a new process: nothing in memory
+    again = harness.delivery.digest_scheduler()  # a new process: nothing in memory
     assert again.tick(utc(2026, 3, 29, 9, 5)) == []
     assert len(outbox_rows(settings)) == 2
     assert {d.detail for d in harness.index.deliveries_for("compliment:twitter:a")} == {

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from socmon.cli import app
+from socmon_app.cli import app
 from tests.alerting.helpers import (
     SmtpServer,
     make_alert,

@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime
 
 from typer.testing import CliRunner
 
-from alerting.digest import DigestScheduler
-from socmon.cli import app
 from socmon.records import Alert
 from socmon.register import REFRESH_SECONDS, OwnershipChange, record_ownership_change
+from socmon_app.cli import app
 from stream_processors.governance.job import run_sweep
 from tests.alerting.helpers import make_alert, make_delivery, make_settings, outbox_rows
 
@@ -129,7 +128,7 @@ def test_the_review_reminder_in_the_daily_digest_goes_to_the_new_owner(tmp_path)
     )
     harness.delivery.handle([review])
     assert told(settings, review.alert_id) == []  # the digest carries it
-    DigestScheduler(harness.delivery).send_day(date(2026, 10, 20))
+    harness.delivery.digest_scheduler().send_day(date(2026, 10, 20))
     assert sorted(told(settings, review.alert_id)) == [NEW_OWNER, COMMS]
 
 

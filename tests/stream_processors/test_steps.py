@@ -1,0 +1,128 @@
+"""The agents' logic without a broker: a list of messages in, a `Step` out.
+
+The same steps run inside the Faust agents, on the real broker, in tests/test_e2e.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from socmon.index.port import BulkResult
+from socmon.index.sqlite import SqliteIndex
+from socmon.metrics import Metrics
+from socmon.records import Alert, DeadLetter, EnrichedPost, parse_record
+from socmon.settings import load_settings
+from stream_processors import steps
+from stream_processors.classify.classifier import PostClassifier
+from tests.factories import make_deadletter, make_post
+
+BROKEN = steps.Message("socmon.posts.raw/0/7", b'{"platform": "twitter", "text": ')
+
+
+def message(record: EnrichedPost, offset: int = 0) -> steps.Message:
+    return steps.Message(f"topic/0/{offset}", record.to_bytes())
+
+
+@pytest.fixture(scope="module")
+def classifier() -> PostClassifier:
+    return PostClassifier.from_settings(load_settings(None))
+
+
+def test_enrich_classifies_each_post_and_dead_letters_what_does_not_parse(
+    classifier: PostClassifier,
+) -> None:
+    post = make_post("1", text="The midwives were wonderful, thank you").post
+    step = steps.enrich(classifier, [steps.Message("raw/0/1", post.to_bytes()), BROKEN])
+
+    [(key, value)] = step.out
+    enriched = parse_record(EnrichedPost, value)
+    assert key == b"twitter:1"
+    assert enriched.post == post
+    assert enriched.classification.sentiment == "compliment"
+    [(letter, cause)] = step.dead
+    assert (letter.stage, letter.origin, cause) == ("enrich", BROKEN.origin, "invalid_record")
+    assert letter.payload == BROKEN.value.decode()
+    assert step.taken == step.passed == ["twitter"]
+
+
+def test_route_raises_the_alerts_of_each_post() -> None:
+    concern = make_post("2", sentiment="concern", departments=("maternity",))
+    plain = make_post("3")
+    step = steps.route(None, [message(concern), message(plain, 1), BROKEN])
+
+    alerts = [parse_record(Alert, value) for _, value in step.out]
+    assert [a.kind for a in alerts] == ["concern"]
+    assert [key for key, _ in step.out] == [alerts[0].alert_id.encode()]
+    assert step.alert_kinds == ["concern"]
+    assert [cause for _, cause in step.dead] == ["invalid_record"]
+    assert step.passed == ["twitter", "twitter"]
+
+
+def test_index_writes_the_posts(tmp_path: Path) -> None:
+    index = SqliteIndex(tmp_path / "socmon.db")
+    index.setup()
+    try:
+        step = steps.index(index, [message(make_post("4")), BROKEN])
+        assert index.get_post("twitter:4") == make_post("4")
+        assert step.passed == ["twitter"]
+        assert [cause for _, cause in step.dead] == ["invalid_record"]
+    finally:
+        index.close()
+
+
+class RefusingPosts:
+    """A post store that refuses every post (as Elasticsearch refuses a malformed document)."""
+
+    def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
+        return BulkResult(0, tuple((p.key, "mapper_parsing_exception") for p in posts))
+
+
+def test_a_post_the_index_refuses_becomes_a_dead_letter_with_the_post() -> None:
+    post = make_post("5")
+    step = steps.index(RefusingPosts(), [message(post)])  # type: ignore[arg-type]
+
+    [(letter, cause)] = step.dead
+    assert cause == "rejected"
+    assert letter.origin == "index/twitter:5"
+    assert letter.reason == "index rejected the document: mapper_parsing_exception"
+    assert parse_record(EnrichedPost, letter.payload) == post
+    assert step.taken == ["twitter"]
+    assert step.passed == []
+
+
+def test_dead_letters_are_stored_and_an_unreadable_one_is_kept_as_it_came(tmp_path: Path) -> None:
+    index = SqliteIndex(tmp_path / "socmon.db")
+    index.setup()
+    try:
+        good = make_deadletter("file.jsonl:3")
+        refused = steps.store_dead_letters(
+            index, [steps.Message("dl/0/0", good.to_bytes()), steps.Message("dl/0/1", b"{oops")]
+        )
+        stored: list[DeadLetter] = index.deadletters()
+        assert refused == []
+        assert {letter.origin for letter in stored} == {"file.jsonl:3", "dl/0/1"}
+        [kept] = [letter for letter in stored if letter.origin == "dl/0/1"]
+        assert kept.payload == "{oops"
+        assert kept.reason.startswith("unreadable dead letter:")
+    finally:
+        index.close()
+
+
+def test_a_step_is_counted_in_the_stage_metrics() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics.create(registry)
+    concern = make_post("6", sentiment="concern", departments=("maternity",))
+    steps.route(None, [message(concern), BROKEN]).count(metrics, 0.01)
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("socmon_items_in_total", stage="route", platform="twitter") == 1
+    assert value("socmon_items_out_total", stage="route", platform="twitter") == 1
+    assert value("socmon_alerts_total", kind="concern") == 1
+    assert value("socmon_deadletters_total", stage="route", reason="invalid_record") == 1
+    assert value("socmon_processing_seconds_count", stage="route") == 1
