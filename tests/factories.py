@@ -176,3 +176,43 @@ def correct(
 
 def keys(posts: list[EnrichedPost]) -> list[str]:
     return [post.key for post in posts]
+
+
+def make_post_alert(
+    kind: AlertKind = "concern",
+    departments: tuple[str, ...] = ("maternity",),
+    post_id: str = "42",
+    text: str = "The labour ward left us waiting for hours",
+    post_kind: PostKind = "mention",
+    created_at: datetime | None = None,
+    account: str = "NorthbrookNHS",
+) -> Alert:
+    """An alert about one post of Northbrook's, as routing raises it (for delivery tests)."""
+    post = Post(
+        platform="twitter",
+        post_id=post_id,
+        kind=post_kind,
+        account=account,
+        author="sam" if post_kind != "official_post" else account,
+        text=text,
+        created_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
+        url=f"https://x.example/sam/status/{post_id}",
+        source="replay",
+    )
+    fields: dict[str, Any] = {
+        "alert_id": Alert.make_id(kind, post.key),
+        "kind": kind,
+        "summary": f"{kind.capitalize()} from twitter @sam: {text[:40]}",
+        "departments": departments,
+        "account": account,
+        "post": post,
+        "classification": Classification(
+            sentiment="concern" if kind == "concern" else "compliment",
+            confidence=0.91,
+            departments=departments,
+            reason=f"{kind}: 'waiting', 'hours'",
+        ),
+    }
+    if created_at is not None:
+        fields["created_at"] = created_at
+    return Alert(**fields)

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +31,7 @@ from alerting.channels import Channel
 from alerting.worker import AlertDelivery
 from socmon.index.sqlite import SqliteIndex
 from socmon.metrics import AlertingMetrics, Metrics
-from socmon.records import Alert, AlertKind, Classification, DeadLetter, Post, PostKind
+from socmon.records import DeadLetter
 from socmon.settings import KafkaSettings, Settings, default_config_text, load_settings
 from tests.servers import free_port
 
@@ -64,45 +63,6 @@ def make_settings(data_dir: Path, kafka: KafkaSettings | None = None, **alerting
     return load_settings(**overrides)
 
 
-def make_alert(
-    kind: AlertKind = "concern",
-    departments: tuple[str, ...] = ("maternity",),
-    post_id: str = "42",
-    text: str = "The labour ward left us waiting for hours",
-    post_kind: PostKind = "mention",
-    created_at: datetime | None = None,
-    account: str = "NorthbrookNHS",
-) -> Alert:
-    post = Post(
-        platform="twitter",
-        post_id=post_id,
-        kind=post_kind,
-        account=account,
-        author="sam" if post_kind != "official_post" else account,
-        text=text,
-        created_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
-        url=f"https://x.example/sam/status/{post_id}",
-        source="replay",
-    )
-    fields: dict[str, Any] = {
-        "alert_id": Alert.make_id(kind, post.key),
-        "kind": kind,
-        "summary": f"{kind.capitalize()} from twitter @sam: {text[:40]}",
-        "departments": departments,
-        "account": account,
-        "post": post,
-        "classification": Classification(
-            sentiment="concern" if kind == "concern" else "compliment",
-            confidence=0.91,
-            departments=departments,
-            reason=f"{kind}: 'waiting', 'hours'",
-        ),
-    }
-    if created_at is not None:
-        fields["created_at"] = created_at
-    return Alert(**fields)
-
-
 class ListDeadLetters:
     """Dead letters kept in a list (the worker's tests check them without a broker)."""
 
@@ -127,7 +87,7 @@ class Harness:
         return self.registry.get_sample_value(name, labels) or 0.0
 
 
-def make_delivery(
+def make_harness(
     settings: Settings,
     *,
     channels: dict[str, Channel] | None = None,

@@ -27,12 +27,12 @@ from socmon.settings import KafkaSettings
 from tests.alerting.helpers import (
     Answer,
     WebhookServer,
-    make_alert,
-    make_delivery,
+    make_harness,
     make_settings,
     outbox_rows,
 )
 from tests.broker import read_topic
+from tests.factories import make_post_alert
 
 SECRET = "shared-hmac-secret"
 
@@ -86,7 +86,7 @@ def sent_pairs(settings) -> Counter[tuple[str, str]]:
 
 def test_each_alert_is_delivered_exactly_once_after_the_webhook_recovers(tmp_path, kafka_settings):
     ensure_topics(kafka_settings)
-    alerts = [make_alert(post_id=str(i)) for i in range(30)]
+    alerts = [make_post_alert(post_id=str(i)) for i in range(30)]
     # Duplicates on the topic (a replayed post raises the same alert id) and one broken message.
     produce(kafka_settings, alerts + alerts[:5], raw=[b'{"kind": "concern"}'])
     with WebhookServer([Answer(500), Answer(503), Answer(500)]) as server:
@@ -96,7 +96,7 @@ def test_each_alert_is_delivered_exactly_once_after_the_webhook_recovers(tmp_pat
             default_channels=["file", "webhook"],
             webhook={"url": server.url, "secret": SECRET},
         )
-        harness = make_delivery(
+        harness = make_harness(
             settings,
             dead_letters=KafkaDeadLetters(
                 KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers),
@@ -114,10 +114,10 @@ def test_each_alert_is_delivered_exactly_once_after_the_webhook_recovers(tmp_pat
         finally:
             worker.close()
         # A restarted worker: the committed offsets and the recorded deliveries hold.
-        again = make_delivery(settings)
+        again = make_harness(settings)
         worker = Running(again.delivery)
         try:
-            produce(kafka_settings, [make_alert(post_id="new")])
+            produce(kafka_settings, [make_post_alert(post_id="new")])
             wait_until(lambda: len(sent_pairs(settings)) == 62, 60, "the new alert")
             time.sleep(1.0)  # room for a wrong re-delivery to show up
         finally:
@@ -140,8 +140,8 @@ def test_each_alert_is_delivered_exactly_once_after_the_webhook_recovers(tmp_pat
 
 def test_a_send_interrupted_by_a_crash_is_confirmed_from_the_outbox_not_repeated(tmp_path):
     settings = make_settings(tmp_path)
-    harness = make_delivery(settings)
-    alert = make_alert()
+    harness = make_harness(settings)
+    alert = make_post_alert()
     recipients = ("maternity@northbrook.nhs.example", "patient-services@northbrook.nhs.example")
     # The crashed process: wrote "in flight", sent to the outbox, died before recording.
     in_flight = InFlight(
@@ -169,8 +169,8 @@ def test_a_crash_mid_send_that_the_channel_cannot_confirm_is_held_for_a_person(t
             default_channels=["webhook"],
             webhook={"url": server.url, "secret": SECRET},
         )
-        harness = make_delivery(settings)
-        alert = make_alert()
+        harness = make_harness(settings)
+        alert = make_post_alert()
         in_flight = InFlight(
             ref=alert.alert_id,
             channel="webhook",
@@ -192,7 +192,7 @@ def test_a_crash_mid_send_that_the_channel_cannot_confirm_is_held_for_a_person(t
             "patient-services@northbrook.nhs.example"
         ]
         # ...also not by a later process; `socmon alerts retry` re-sends on purpose.
-        later = make_delivery(settings)
+        later = make_harness(settings)
         assert later.delivery.handle([alert]) == []
         retried = later.delivery.handle([alert], resend_in_doubt=True)
         assert [(d.recipient, d.result) for d in retried] == [
@@ -203,8 +203,8 @@ def test_a_crash_mid_send_that_the_channel_cannot_confirm_is_held_for_a_person(t
 
 def test_a_delivery_recorded_in_doubt_before_the_in_doubt_field_is_still_held(tmp_path):
     settings = make_settings(tmp_path)
-    harness = make_delivery(settings)
-    alert = make_alert()
+    harness = make_harness(settings)
+    alert = make_post_alert()
     held = "maternity@northbrook.nhs.example"
     delivery = Delivery(
         alert_id=alert.alert_id,
@@ -236,7 +236,7 @@ def test_killing_the_delivery_worker_mid_batch_loses_nothing_and_repeats_nothing
 ):
     ensure_topics(kafka_settings)
     settings = make_settings(tmp_path, kafka_settings)
-    alerts = [make_alert(post_id=f"k{i}") for i in range(600)]
+    alerts = [make_post_alert(post_id=f"k{i}") for i in range(600)]
     produce(kafka_settings, alerts)
     expected = {
         (a.alert_id, r)

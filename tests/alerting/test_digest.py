@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from tests.alerting.helpers import make_alert, make_delivery, make_settings, outbox_rows
+from tests.alerting.helpers import make_harness, make_settings, outbox_rows
+from tests.factories import make_post_alert
 
 MATERNITY = "maternity@northbrook.nhs.example"
 PS = "patient-services@northbrook.nhs.example"
@@ -19,12 +20,12 @@ def scheduler(tmp_path, **digest):
     settings = make_settings(
         tmp_path, digest={"at": "08:00", "catch_up_days": 1, "check_seconds": 0.001} | digest
     )
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     return settings, harness, harness.delivery.digest_scheduler(clock=lambda: utc(2000, 1, 1))
 
 
 def compliment(post_id: str, at: datetime, departments=("maternity",)):
-    return make_alert("compliment", departments, post_id=post_id, created_at=at)
+    return make_post_alert("compliment", departments, post_id=post_id, created_at=at)
 
 
 def digests(settings) -> dict[str, dict[str, list[str]]]:
@@ -121,7 +122,7 @@ def test_each_department_gets_its_own_digest_and_no_department_goes_to_communica
             compliment("m", at, ("maternity",)),
             compliment("w", at + timedelta(minutes=1), ("wards",)),
             compliment("x", at + timedelta(minutes=2), ()),
-            make_alert("concern", ("wards",), post_id="c", created_at=at),  # sent now, tallied
+            make_post_alert("concern", ("wards",), post_id="c", created_at=at),  # sent now, tallied
         ]
     )
     digest.tick(utc(2026, 6, 1, 16, 0))  # 17:00 BST

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 from socmon_app.cli import app
 from tests.alerting.helpers import (
     SmtpServer,
-    make_alert,
-    make_delivery,
+    make_harness,
     make_settings,
     smtp_server_on,
 )
+from tests.factories import make_post_alert
 
 MATERNITY = "maternity@northbrook.nhs.example"
 PS = "patient-services@northbrook.nhs.example"
@@ -37,8 +37,8 @@ def email_settings(tmp_path, smtp: SmtpServer, **smtp_extra):
 
 def test_one_message_per_recipient_group_over_starttls_with_both_bodies(tmp_path, smtp):
     smtp.start()
-    harness = make_delivery(email_settings(tmp_path, smtp))
-    deliveries = harness.delivery.handle([make_alert("concern", ("maternity",))])
+    harness = make_harness(email_settings(tmp_path, smtp))
+    deliveries = harness.delivery.handle([make_post_alert("concern", ("maternity",))])
     assert [(d.recipient, d.channel, d.result) for d in deliveries] == [
         (MATERNITY, "email", "sent"),
         (PS, "email", "sent"),
@@ -49,7 +49,7 @@ def test_one_message_per_recipient_group_over_starttls_with_both_bodies(tmp_path
     assert mail.mail_from == "socmon@northbrook.nhs.example"
     assert smtp.logins == ["socmon"]  # authenticated (the server only allows it after STARTTLS)
     # (a long subject is folded onto a continuation line; unfolding leaves the space)
-    assert mail.message["Subject"].strip() == f"[Concern] {make_alert().summary}"
+    assert mail.message["Subject"].strip() == f"[Concern] {make_post_alert().summary}"
     assert mail.message["X-Socmon-Alert"] == "concern:twitter:42"
     text, html = mail.body("plain"), mail.body("html")
     assert text.startswith("Concern from twitter @sam")
@@ -61,8 +61,8 @@ def test_one_message_per_recipient_group_over_starttls_with_both_bodies(tmp_path
 
 def test_a_name_from_the_register_is_mailed_at_its_directory_address(tmp_path, smtp):
     smtp.start()
-    harness = make_delivery(email_settings(tmp_path, smtp))
-    harness.delivery.handle([make_alert("policy_breach", (), post_kind="official_post")])
+    harness = make_harness(email_settings(tmp_path, smtp))
+    harness.delivery.handle([make_post_alert("policy_breach", (), post_kind="official_post")])
     assert sorted(smtp.received[0].rcpt_tos) == [
         "communications@northbrook.nhs.example",
         "director.communications@northbrook.nhs.example",
@@ -77,11 +77,11 @@ def test_someone_without_an_address_fails_alone_and_is_dead_lettered(tmp_path, s
     settings = settings.model_copy(
         update={"alerting": settings.alerting.model_copy(update={"directory": directory})}
     )
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     results = {
         d.recipient: d
         for d in harness.delivery.handle(
-            [make_alert("policy_breach", (), post_kind="official_post")]
+            [make_post_alert("policy_breach", (), post_kind="official_post")]
         )
     }
     assert results["Priya Shah"].result == "failed"
@@ -99,8 +99,8 @@ def test_someone_without_an_address_fails_alone_and_is_dead_lettered(tmp_path, s
 
 def test_a_wrong_password_is_refused_once_not_retried_and_never_logged(tmp_path, smtp, caplog):
     smtp.start()
-    harness = make_delivery(email_settings(tmp_path, smtp, password="wrong-password-123"))
-    deliveries = harness.delivery.handle([make_alert()])
+    harness = make_harness(email_settings(tmp_path, smtp, password="wrong-password-123"))
+    deliveries = harness.delivery.handle([make_post_alert()])
     assert {d.result for d in deliveries} == {"failed"}
     assert "refused the login of 'socmon' (535)" in deliveries[0].detail
     assert harness.sample("socmon_delivery_retries_total", {"channel": "email"}) == 0
@@ -116,20 +116,20 @@ def test_smtp_down_then_up_within_the_retries_delivers_once(tmp_path, smtp):
         naps.append(seconds)
         smtp.start()  # the mail server comes back while we back off
 
-    harness = make_delivery(email_settings(tmp_path, smtp), sleep=sleep)
-    deliveries = harness.delivery.handle([make_alert()])
+    harness = make_harness(email_settings(tmp_path, smtp), sleep=sleep)
+    deliveries = harness.delivery.handle([make_post_alert()])
     assert [d.result for d in deliveries] == ["sent", "sent"]
     assert len(naps) == 1
     assert len(smtp.received) == 1
     assert harness.sample("socmon_delivery_retries_total", {"channel": "email"}) == 1
-    assert harness.delivery.handle([make_alert()]) == []  # redelivered: nobody told twice
+    assert harness.delivery.handle([make_post_alert()]) == []  # redelivered: nobody told twice
     assert len(smtp.received) == 1
 
 
 def test_smtp_down_for_every_retry_then_alerts_retry_delivers_exactly_once(tmp_path, smtp):
     settings = email_settings(tmp_path, smtp)
-    harness = make_delivery(settings, sleep=lambda _s: None)
-    alerts = [make_alert(post_id=str(i)) for i in range(3)]
+    harness = make_harness(settings, sleep=lambda _s: None)
+    alerts = [make_post_alert(post_id=str(i)) for i in range(3)]
     failed = harness.delivery.handle(alerts)
     assert {d.result for d in failed} == {"failed"}
     # Four attempts for the first alert, one more for the second: five failures in a row open

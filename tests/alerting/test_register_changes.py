@@ -13,7 +13,8 @@ from socmon.records import Alert
 from socmon.register import REFRESH_SECONDS, OwnershipChange, record_ownership_change
 from socmon_app.cli import app
 from stream_processors.governance.job import run_sweep
-from tests.alerting.helpers import make_alert, make_delivery, make_settings, outbox_rows
+from tests.alerting.helpers import make_harness, make_settings, outbox_rows
+from tests.factories import make_post_alert
 
 COMMS = "communications@northbrook.nhs.example"
 OLD_OWNER, NEW_OWNER = "Grace Okafor", "Ada Jones"  # of twitter @NorthbrookMaternity
@@ -49,7 +50,7 @@ def test_a_quiet_account_reaches_the_owner_recorded_with_accounts_owner_not_the_
 ):
     settings = make_settings(tmp_path)
     accounts_owner(tmp_path, "NorthbrookMaternity", "--owner", NEW_OWNER)
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     quiet = account_alert("inactive_account", escalated=True)
     harness.delivery.handle([quiet])
     assert told(settings, quiet.alert_id) == [NEW_OWNER, COMMS, "Head of Midwifery"]
@@ -57,7 +58,7 @@ def test_a_quiet_account_reaches_the_owner_recorded_with_accounts_owner_not_the_
 
 def test_a_breach_in_an_official_post_goes_to_the_new_owner_not_the_old_one(tmp_path):
     settings = make_settings(tmp_path)
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     record_ownership_change(
         harness.index,
         OwnershipChange(
@@ -69,7 +70,7 @@ def test_a_breach_in_an_official_post_goes_to_the_new_owner_not_the_old_one(tmp_
             line_manager="Deputy Head of Midwifery",
         ),
     )
-    breach = make_alert(
+    breach = make_post_alert(
         "policy_breach", (), post_kind="official_post", account="NorthbrookMaternity"
     )
     harness.delivery.handle([breach])
@@ -82,7 +83,7 @@ def test_a_handover_goes_to_the_new_line_manager_and_the_leaver_hears_nothing_mo
     accounts_owner(
         tmp_path, "NorthbrookMaternity", "--left", "--line-manager", "Deputy Head of Midwifery"
     )
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     handover, quiet = account_alert("handover"), account_alert("inactive_account")
     harness.delivery.handle([handover, quiet])
     assert told(settings, handover.alert_id) == ["Deputy Head of Midwifery", COMMS]
@@ -96,7 +97,7 @@ def test_a_handover_goes_to_the_new_line_manager_and_the_leaver_hears_nothing_mo
 def test_the_sweep_and_routing_agree_on_the_new_owner(tmp_path):
     settings = make_settings(tmp_path)
     accounts_owner(tmp_path, "NorthbrookMaternity", "--owner", NEW_OWNER)
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     # No post on record: both registered accounts are reported quiet.
     alerts = [a for a in run_sweep(settings, harness.index, SWEEP_AT) if a.kind != "review_due"]
     maternity = next(a for a in alerts if a.account == "NorthbrookMaternity")
@@ -108,7 +109,7 @@ def test_the_sweep_and_routing_agree_on_the_new_owner(tmp_path):
 def test_a_running_delivery_sees_an_owner_change_within_a_minute(tmp_path):
     clock = [1000.0]
     settings = make_settings(tmp_path)
-    harness = make_delivery(settings, monotonic=lambda: clock[0])
+    harness = make_harness(settings, monotonic=lambda: clock[0])
     quiet = account_alert("inactive_account")
     assert [t.recipient for t in harness.delivery.route(quiet).now()] == [OLD_OWNER, COMMS]
     accounts_owner(tmp_path, "NorthbrookMaternity", "--owner", NEW_OWNER)
@@ -122,7 +123,7 @@ def test_a_running_delivery_sees_an_owner_change_within_a_minute(tmp_path):
 def test_the_review_reminder_in_the_daily_digest_goes_to_the_new_owner(tmp_path):
     settings = make_settings(tmp_path, digest={"at": "08:00", "catch_up_days": 1})
     accounts_owner(tmp_path, "NorthbrookMaternity", "--owner", NEW_OWNER)
-    harness = make_delivery(settings)
+    harness = make_harness(settings)
     review = account_alert("review_due").model_copy(
         update={"created_at": datetime(2026, 10, 19, 8, 0, tzinfo=UTC)}
     )

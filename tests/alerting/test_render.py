@@ -8,13 +8,14 @@ from datetime import date
 import pytest
 
 from alerting.render import Renderer, TemplateProblem
-from tests.alerting.helpers import make_alert, make_settings
+from tests.alerting.helpers import make_settings
+from tests.factories import make_post_alert
 
 
 def test_an_alert_says_what_happened_then_the_post_the_classification_and_the_link(tmp_path):
-    message = Renderer(make_settings(tmp_path)).alert(make_alert("concern", ("maternity",)))
+    message = Renderer(make_settings(tmp_path)).alert(make_post_alert("concern", ("maternity",)))
     first, *rest = message.text.splitlines()
-    assert first == make_alert("concern").summary
+    assert first == make_post_alert("concern").summary
     body = "\n".join(rest)
     for expected in (
         "The labour ward left us waiting for hours",  # the post
@@ -34,7 +35,7 @@ def test_an_alert_says_what_happened_then_the_post_the_classification_and_the_li
 
 
 def test_the_html_body_escapes_what_the_post_says(tmp_path):
-    alert = make_alert(text="<script>alert('x')</script> & the A&E")
+    alert = make_post_alert(text="<script>alert('x')</script> & the A&E")
     message = Renderer(make_settings(tmp_path)).alert(alert)
     assert "<script>" not in message.html
     assert "&lt;script&gt;" in message.html
@@ -48,7 +49,7 @@ def test_a_template_in_the_organisations_folder_shadows_the_packaged_one(tmp_pat
         "NORTHBROOK {{ alert.kind | upper }}: {{ alert.summary }}"
     )
     renderer = Renderer(make_settings(tmp_path, templates_dir=str(folder)))
-    message = renderer.alert(make_alert("concern"))
+    message = renderer.alert(make_post_alert("concern"))
     assert message.subject.startswith("NORTHBROOK CONCERN: Concern from")
     assert "Open in the dashboard" in message.text  # the others are still the packaged ones
 
@@ -62,7 +63,7 @@ def test_a_broken_override_fails_at_start_up_naming_the_template(tmp_path):
 
 
 def test_a_digest_has_the_tallies_of_the_day_and_the_items(tmp_path):
-    items = [make_alert("compliment", post_id="1"), make_alert("compliment", post_id="2")]
+    items = [make_post_alert("compliment", post_id="1"), make_post_alert("compliment", post_id="2")]
     message = Renderer(make_settings(tmp_path)).digest(
         "maternity", date(2026, 3, 29), Counter({"compliment": 2, "concern": 3}), items
     )

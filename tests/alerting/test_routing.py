@@ -9,7 +9,8 @@ import pytest
 from alerting.routing import RoutingError, check_routes, route_alert
 from socmon.config.alerting import default_routes
 from socmon.settings import ConfigError, load_settings
-from tests.alerting.helpers import make_alert, make_settings
+from tests.alerting.helpers import make_settings
+from tests.factories import make_post_alert
 
 SETTINGS = load_settings()
 COMMS = "communications@northbrook.nhs.example"
@@ -25,14 +26,14 @@ def test_the_bundled_table_is_the_policy_default():
 
 
 def test_a_concern_goes_now_to_the_department_and_patient_services():
-    decision = route_alert(make_alert("concern", ("maternity",)), SETTINGS)
+    decision = route_alert(make_post_alert("concern", ("maternity",)), SETTINGS)
     assert told(decision) == [("maternity@northbrook.nhs.example", "file"), (PS, "file")]
     assert decision.digest() == []
     assert decision.unrouted == ()
 
 
 def test_a_compliment_waits_for_the_daily_digest_of_its_department():
-    decision = route_alert(make_alert("compliment", ("maternity",)), SETTINGS)
+    decision = route_alert(make_post_alert("compliment", ("maternity",)), SETTINGS)
     assert decision.now() == []
     assert [(t.recipient, t.department) for t in decision.digest()] == [
         ("maternity@northbrook.nhs.example", "maternity"),
@@ -41,7 +42,7 @@ def test_a_compliment_waits_for_the_daily_digest_of_its_department():
 
 
 def test_a_concern_about_no_department_goes_to_communications_and_says_why():
-    decision = route_alert(make_alert("concern", ()), SETTINGS)
+    decision = route_alert(make_post_alert("concern", ()), SETTINGS)
     assert told(decision) == [(COMMS, "file"), (PS, "file")]
     assert decision.unrouted == ("no department recognised",)
     assert "communications team stands in" in decision.targets[0].why
@@ -53,13 +54,13 @@ def test_a_department_without_a_contact_falls_back_to_communications(tmp_path):
         d.model_copy(update={"contact": None}) if d.id == "estates" else d for d in base.departments
     ]
     settings = base.model_copy(update={"departments": departments})
-    decision = route_alert(make_alert("concern", ("estates",)), settings)
+    decision = route_alert(make_post_alert("concern", ("estates",)), settings)
     assert [t.recipient for t in decision.now()] == [COMMS, PS]
     assert decision.unrouted == ("department estates has no contact",)
 
 
 def test_a_breach_goes_to_the_owner_their_line_manager_and_communications():
-    alert = make_alert("policy_breach", (), post_kind="official_post")
+    alert = make_post_alert("policy_breach", (), post_kind="official_post")
     assert [t.recipient for t in route_alert(alert, SETTINGS).now()] == [
         "Priya Shah",
         "Director of Communications",
@@ -70,13 +71,17 @@ def test_a_breach_goes_to_the_owner_their_line_manager_and_communications():
 def test_a_breach_on_an_account_whose_owner_left_goes_to_communications_instead():
     accounts = [a.model_copy(update={"owner_left": True}) for a in SETTINGS.accounts]
     settings = SETTINGS.model_copy(update={"accounts": accounts})
-    decision = route_alert(make_alert("policy_breach", (), post_kind="official_post"), settings)
+    decision = route_alert(
+        make_post_alert("policy_breach", (), post_kind="official_post"), settings
+    )
     assert [t.recipient for t in decision.now()] == [COMMS, "Director of Communications"]
     assert decision.unrouted == ("no account owner registered for NorthbrookNHS",)
 
 
 def test_urgent_alerts_reach_the_on_call_channel_as_well():
-    got = [t.recipient for t in route_alert(make_alert("urgent", ("emergency",)), SETTINGS).now()]
+    got = [
+        t.recipient for t in route_alert(make_post_alert("urgent", ("emergency",)), SETTINGS).now()
+    ]
     assert got == [
         "ed-managers@northbrook.nhs.example",
         PS,
@@ -98,13 +103,13 @@ def test_a_department_row_replaces_the_general_row_for_that_department_only(tmp_
             }
         ],
     )
-    maternity = route_alert(make_alert("compliment", ("maternity",)), settings)
+    maternity = route_alert(make_post_alert("compliment", ("maternity",)), settings)
     assert [t.recipient for t in maternity.now()] == [
         "maternity@northbrook.nhs.example",
         "head.midwifery@northbrook.nhs.example",
     ]
     assert maternity.digest() == []  # the general row (digest, patient services) is replaced
-    wards = route_alert(make_alert("compliment", ("wards",)), settings)
+    wards = route_alert(make_post_alert("compliment", ("wards",)), settings)
     assert [t.when for t in wards.targets] == ["digest", "digest"]
 
 
@@ -116,7 +121,7 @@ def test_the_same_person_on_the_same_channel_appears_once_and_now_beats_digest(t
             {"kind": "compliment", "to": ["patient_services", "department"], "when": "now"},
         ],
     )
-    decision = route_alert(make_alert("compliment", ("maternity", "maternity")), settings)
+    decision = route_alert(make_post_alert("compliment", ("maternity", "maternity")), settings)
     assert [(t.recipient, t.when) for t in decision.targets] == [
         (PS, "now"),
         ("maternity@northbrook.nhs.example", "now"),
@@ -127,7 +132,7 @@ def test_a_kind_without_any_route_goes_to_communications_never_dropped(tmp_path)
     settings = make_settings(
         tmp_path, routes=[{"kind": "concern", "to": ["department"], "when": "now"}]
     )
-    decision = route_alert(make_alert("spike", ()), settings)
+    decision = route_alert(make_post_alert("spike", ()), settings)
     assert told(decision) == [(COMMS, "file")]
     assert decision.unrouted == ("no route for spike",)
 
@@ -190,6 +195,6 @@ def test_a_quiet_account_still_quiet_a_week_later_reaches_the_line_manager_too()
 
 
 def test_an_unsure_concern_goes_now_to_communications_only():
-    decision = route_alert(make_alert("unsure_concern", ("maternity",)), SETTINGS)
+    decision = route_alert(make_post_alert("unsure_concern", ("maternity",)), SETTINGS)
     assert [recipient for recipient, _ in told(decision)] == [COMMS]
     assert decision.digest() == []

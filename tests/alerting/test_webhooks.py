@@ -18,11 +18,11 @@ from socmon.config.alerting import CircuitBreakerSettings, RetrySettings, Signed
 from tests.alerting.helpers import (
     Answer,
     WebhookServer,
-    make_alert,
-    make_delivery,
+    make_harness,
     make_settings,
     outbox_rows,
 )
+from tests.factories import make_post_alert
 from tests.servers import free_port
 
 SECRET = "shared-hmac-secret"
@@ -45,9 +45,9 @@ def verify(request, secret: str = SECRET) -> bool:
 
 def test_a_webhook_answering_500_then_200_delivers_the_alert_exactly_once(tmp_path):
     with WebhookServer([Answer(500, body=b"boom")]) as server:
-        harness = make_delivery(webhook_settings(tmp_path, server.url))
-        deliveries = harness.delivery.handle([make_alert()])
-        again = harness.delivery.handle([make_alert()])  # the same alert redelivered
+        harness = make_harness(webhook_settings(tmp_path, server.url))
+        deliveries = harness.delivery.handle([make_post_alert()])
+        again = harness.delivery.handle([make_post_alert()])  # the same alert redelivered
     assert [d.result for d in deliveries] == ["sent", "sent"]
     assert again == []
     assert len(server.requests) == 2  # the 500, then the 200
@@ -64,8 +64,8 @@ def test_a_webhook_answering_500_then_200_delivers_the_alert_exactly_once(tmp_pa
 
 def test_the_body_is_signed_with_hmac_sha256_over_the_timestamp_and_body(tmp_path):
     with WebhookServer() as server:
-        harness = make_delivery(webhook_settings(tmp_path, server.url))
-        harness.delivery.handle([make_alert()])
+        harness = make_harness(webhook_settings(tmp_path, server.url))
+        harness.delivery.handle([make_post_alert()])
     request = server.requests[0]
     assert abs(int(request.headers["X-Socmon-Timestamp"]) - time.time()) < 60
     assert verify(request)
@@ -77,8 +77,8 @@ def test_the_body_is_signed_with_hmac_sha256_over_the_timestamp_and_body(tmp_pat
 
 def test_429_with_retry_after_is_honoured_before_the_retry(tmp_path):
     with WebhookServer([Answer(429, {"Retry-After": "1"})]) as server:
-        harness = make_delivery(webhook_settings(tmp_path, server.url))
-        deliveries = harness.delivery.handle([make_alert()])
+        harness = make_harness(webhook_settings(tmp_path, server.url))
+        deliveries = harness.delivery.handle([make_post_alert()])
     assert [d.result for d in deliveries] == ["sent", "sent"]
     first, second = server.requests
     # The backoff of these settings is 10 ms: the one-second wait came from Retry-After.
@@ -87,8 +87,8 @@ def test_429_with_retry_after_is_honoured_before_the_retry(tmp_path):
 
 def test_a_retry_after_beyond_the_limit_gives_up_at_once_and_dead_letters(tmp_path):
     with WebhookServer(then=Answer(429, {"Retry-After": "3600"})) as server:
-        harness = make_delivery(webhook_settings(tmp_path, server.url))
-        deliveries = harness.delivery.handle([make_alert()])
+        harness = make_harness(webhook_settings(tmp_path, server.url))
+        deliveries = harness.delivery.handle([make_post_alert()])
     assert len(server.requests) == 1
     assert {d.result for d in deliveries} == {"failed"}
     [letter] = harness.dead_letters.letters
@@ -105,8 +105,8 @@ def test_a_retry_after_beyond_the_limit_gives_up_at_once_and_dead_letters(tmp_pa
 
 def test_a_refusal_is_not_retried_and_the_url_never_appears_in_errors_or_logs(tmp_path, caplog):
     with WebhookServer(then=Answer(404, body=b"no such hook")) as server:
-        harness = make_delivery(webhook_settings(tmp_path, server.url))
-        deliveries = harness.delivery.handle([make_alert()])
+        harness = make_harness(webhook_settings(tmp_path, server.url))
+        deliveries = harness.delivery.handle([make_post_alert()])
     assert len(server.requests) == 1
     assert deliveries[0].detail == "webhook answered 404: no such hook"
     assert "s3cr3t-token" not in caplog.text
@@ -115,14 +115,14 @@ def test_a_refusal_is_not_retried_and_the_url_never_appears_in_errors_or_logs(tm
 
 def test_an_unreachable_webhook_error_names_no_url(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/hook/s3cr3t-token"
-    harness = make_delivery(webhook_settings(tmp_path, url), sleep=lambda _s: None)
-    [first, _] = harness.delivery.handle([make_alert()])
+    harness = make_harness(webhook_settings(tmp_path, url), sleep=lambda _s: None)
+    [first, _] = harness.delivery.handle([make_post_alert()])
     assert first.detail == "webhook unreachable (ConnectError)"
 
 
 def test_teams_gets_an_adaptive_card_with_the_facts_and_the_dashboard_link(tmp_path):
     settings = make_settings(tmp_path)
-    message = Renderer(settings).alert(make_alert())
+    message = Renderer(settings).alert(make_post_alert())
     with WebhookServer(then=Answer(202)) as server:  # Workflows answer 202 Accepted
         TeamsChannel(SecretStr(server.url)).send(message, ["maternity@northbrook.nhs.example"])
     payload = server.requests[0].json()
@@ -142,8 +142,8 @@ def test_slack_gets_block_kit_with_a_fallback_text(tmp_path):
         settings = make_settings(
             tmp_path, default_channels=["slack"], slack={"webhook_url": server.url}
         )
-        harness = make_delivery(settings)
-        harness.delivery.handle([make_alert()])
+        harness = make_harness(settings)
+        harness.delivery.handle([make_post_alert()])
     payload = server.requests[0].json()
     assert payload["text"].startswith("[Concern] Concern from twitter @sam")
     assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "actions"]
@@ -161,8 +161,8 @@ def test_one_dead_webhook_does_not_hold_up_the_outbox(tmp_path):
             retry={"attempts": 3, "initial_seconds": 0.2, "max_seconds": 0.2},
             circuit_breaker={"failures": 3, "reset_seconds": 600},
         )
-        harness = make_delivery(settings)
-        alerts = [make_alert(post_id=str(i)) for i in range(20)]
+        harness = make_harness(settings)
+        alerts = [make_post_alert(post_id=str(i)) for i in range(20)]
         started = time.monotonic()
         deliveries = harness.delivery.handle(alerts)
         elapsed = time.monotonic() - started
@@ -188,7 +188,7 @@ def test_the_breaker_lets_one_trial_through_after_the_pause_and_closes_on_succes
             "webhook", CircuitBreakerSettings(failures=2, reset_seconds=30), lambda: clock[0]
         )
         dispatcher = Dispatcher(channel, RetrySettings(attempts=1), breaker)
-        message = Renderer(make_settings(tmp_path)).alert(make_alert())
+        message = Renderer(make_settings(tmp_path)).alert(make_post_alert())
         assert dispatcher.send(message, ["a"]).failed
         assert dispatcher.send(message, ["a"]).failed
         assert breaker.state == "open"
@@ -212,7 +212,7 @@ def test_retry_after_may_be_an_http_date():
 
 def test_the_file_channel_can_confirm_what_it_wrote(tmp_path):
     channel = FileChannel(tmp_path / "outbox.jsonl")
-    message = Renderer(make_settings(tmp_path)).alert(make_alert())
+    message = Renderer(make_settings(tmp_path)).alert(make_post_alert())
     channel.send(message, ["a@x", "b@x"])
     keys = {"concern:twitter:42|a@x|file", "concern:twitter:42|c@x|file"}
     assert channel.confirm(keys) == {"concern:twitter:42|a@x|file"}

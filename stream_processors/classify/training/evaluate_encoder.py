@@ -38,6 +38,7 @@ from stream_processors.classify.training.examples import (
 
 EVAL_DIR = REPO_ROOT / "eval"
 BLIND_DIR = EVAL_DIR / "blind"
+ROUND2_DIR = BLIND_DIR / "round2"  # written for the second model, before it was measured
 SAMPLE_DIR = REPO_ROOT / "socmon" / "sample"
 
 
@@ -77,8 +78,8 @@ def _binary(truth: Sequence[bool], flagged: Sequence[bool]) -> dict[str, Any]:
     return per_class(t, f, ("no", "yes"))
 
 
-def _read_blind(name: str) -> list[dict[str, Any]]:
-    path = BLIND_DIR / f"{name}.jsonl"
+def _read_blind(name: str, folder: Path = BLIND_DIR) -> list[dict[str, Any]]:
+    path = folder / f"{name}.jsonl"
     return [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
@@ -148,9 +149,10 @@ def dev_splits(model: EncoderModel, data_dir: Path, held_out_trust: str | None) 
     return out
 
 
-def blind_sets(classifier: PostClassifier) -> dict[str, Any]:
+def blind_sets(classifier: PostClassifier, folder: Path = BLIND_DIR) -> dict[str, Any]:
+    """Every figure of the four blind sets in `folder` (round 1: ``eval/blind``)."""
     out: dict[str, Any] = {}
-    rows = _read_blind("urgent")
+    rows = _read_blind("urgent", folder)
     got = classifier.classify_many([PostText(r["text"]) for r in rows])
     truth = [bool(r["urgent"]) for r in rows]
     flagged = [c.urgent for c in got]
@@ -173,7 +175,7 @@ def blind_sets(classifier: PostClassifier) -> dict[str, Any]:
         },
         "posts": len(rows),
     }
-    rows = _read_blind("abuse")
+    rows = _read_blind("abuse", folder)
     got = classifier.classify_many([PostText(r["text"], kind="reply") for r in rows])
     by_group: dict[str, list[bool]] = {}
     for r, c in zip(rows, got, strict=True):
@@ -184,7 +186,7 @@ def blind_sets(classifier: PostClassifier) -> dict[str, Any]:
         "other_flagged": round(float(np.mean(by_group.get("other", [False]))), 3),
         "posts": len(rows),
     }
-    rows = _read_blind("sentiment")
+    rows = _read_blind("sentiment", folder)
     got = classifier.classify_many([PostText(r["text"]) for r in rows])
     truth_s = [r["sentiment"] for r in rows]
     predicted = [c.sentiment for c in got]
@@ -201,7 +203,7 @@ def blind_sets(classifier: PostClassifier) -> dict[str, Any]:
         [c.confidence for c in got], [a == b for a, b in zip(truth_s, predicted, strict=True)]
     )
     out["sentiment"] = scores
-    rows = _read_blind("policy")
+    rows = _read_blind("policy", folder)
     items = [
         PostText(r["text"], kind="official_post", media=tuple(_media(r.get("media", []))))
         for r in rows
@@ -311,8 +313,14 @@ def evaluate(
         "folder": str(folder),
         "dev": dev_splits(model, data_dir, held_out_trust),
         "blind": blind_sets(classifier),
+        "blind_round2": blind_sets(classifier, ROUND2_DIR),
         "sample": bundled_sample(classifier),
-        "fast": {"model": fast.name, "blind": blind_sets(fast), "sample": bundled_sample(fast)},
+        "fast": {
+            "model": fast.name,
+            "blind": blind_sets(fast),
+            "blind_round2": blind_sets(fast, ROUND2_DIR),
+            "sample": bundled_sample(fast),
+        },
         "speed": timed,
         "size_mb": round(sum(f.stat().st_size for f in folder.iterdir()) / 1e6, 1),
     }
@@ -322,49 +330,13 @@ def _row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """``eval/encoder.md``: every figure of ``results``."""
-    dev, blind, sample = results["dev"], results["blind"], results["sample"]
-    loto = dev.get("nhs_feedback_unseen_trust")
-    lines = [
-        "# The judgement model, measured",
-        "",
-        f"Model `{results['model']}` ({results['size_mb']} MB), written by `make eval` "
-        "(`python -m stream_processors.classify.training.evaluate_encoder --markdown`). "
-        "Nothing here was trained on: the `val` splits, a Trust left out of training, and the "
-        "frozen blind sets of `eval/blind/`, scored through the whole classifier.",
-        "",
-        "## Development splits (per class)",
-        "",
-        _row("split", "class", "precision", "recall", "F1", "support"),
-        _row("---", "---", "---:", "---:", "---:", "---:"),
-    ]
-    splits = [
-        ("tweet sentiment val", dev["tweet_sentiment_val"]),
-        ("offensive val", dev["offensive_val"]),
-        ("hate val", dev["hate_val"]),
-    ]
-    if loto:
-        splits.append((f"NHS feedback, {loto['trust']} left out", loto))
-    for name, s in splits:
-        for cls, m in s["per_class"].items():
-            lines.append(_row(name, cls, m["precision"], m["recall"], m["f1"], m["support"]))
-        lines.append(
-            _row(name, "**macro**", "", f"**{s['macro_recall']}**", f"**{s['macro_f1']}**", s["n"])
-        )
-    if loto:
-        lines += [
-            "",
-            f"NHS feedback from {loto['trust']} (never trained on): mean F1 of compliment and "
-            f"concern **{loto['mean_f1_compliment_concern']}** (the model was trained without "
-            "that Trust's comments).",
-        ]
+def _blind_table(title: str, blind: dict[str, Any], fast: dict[str, Any]) -> list[str]:
+    """One round's blind sets, the judgement model beside the fast design."""
     u, a, s, p = blind["urgent"], blind["abuse"], blind["sentiment"], blind["policy"]
-    fast, fsample = results["fast"]["blind"], results["fast"]["sample"]
     fu, fa, fs, fp = fast["urgent"], fast["abuse"], fast["sentiment"], fast["policy"]
-    lines += [
+    return [
         "",
-        "## Blind sets (eval/blind/, round 1)",
+        title,
         "",
         "The whole classifier with the default config; `fast` is the linear models with the "
         "phrase rules (`classifier.model: fast`, the design before this model), on the same posts.",
@@ -436,6 +408,56 @@ def markdown(results: dict[str, Any]) -> str:
             _row("policy (official posts)", f"recall, {r}", v, fp["rule_recall"].get(r, ""), "")
             for r, v in p["rule_recall"].items()
         ],
+    ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """``eval/encoder.md``: every figure of ``results``."""
+    dev, blind, sample = results["dev"], results["blind"], results["sample"]
+    loto = dev.get("nhs_feedback_unseen_trust")
+    lines = [
+        "# The judgement model, measured",
+        "",
+        f"Model `{results['model']}` ({results['size_mb']} MB), written by `make eval` "
+        "(`python -m stream_processors.classify.training.evaluate_encoder --markdown`). "
+        "Nothing here was trained on: the `val` splits, a Trust left out of training, and the "
+        "frozen blind sets of `eval/blind/`, scored through the whole classifier.",
+        "",
+        "## Development splits (per class)",
+        "",
+        _row("split", "class", "precision", "recall", "F1", "support"),
+        _row("---", "---", "---:", "---:", "---:", "---:"),
+    ]
+    splits = [
+        ("tweet sentiment val", dev["tweet_sentiment_val"]),
+        ("offensive val", dev["offensive_val"]),
+        ("hate val", dev["hate_val"]),
+    ]
+    if loto:
+        splits.append((f"NHS feedback, {loto['trust']} left out", loto))
+    for name, s in splits:
+        for cls, m in s["per_class"].items():
+            lines.append(_row(name, cls, m["precision"], m["recall"], m["f1"], m["support"]))
+        lines.append(
+            _row(name, "**macro**", "", f"**{s['macro_recall']}**", f"**{s['macro_f1']}**", s["n"])
+        )
+    if loto:
+        lines += [
+            "",
+            f"NHS feedback from {loto['trust']} (never trained on): mean F1 of compliment and "
+            f"concern **{loto['mean_f1_compliment_concern']}** (the model was trained without "
+            "that Trust's comments).",
+        ]
+    fsample = results["fast"]["sample"]
+    s = blind["sentiment"]
+    lines += _blind_table("## Blind sets (eval/blind/, round 1)", blind, results["fast"]["blind"])
+    if "blind_round2" in results:
+        lines += _blind_table(
+            "## Blind sets, round 2 (eval/blind/round2/, written before this model was measured)",
+            results["blind_round2"],
+            results["fast"]["blind_round2"],
+        )
+    lines += [
         "",
         "## The bundled sample (socmon/sample, agreement with its expected labels)",
         "",
