@@ -308,17 +308,18 @@ def evaluate(
     classifier = PostClassifier(settings.departments, encoder=model, policy=policy)
     fast = PostClassifier(settings.departments, fast=True, policy=policy)
     timed = speed(model, data_dir)  # first, on a quiet process (make bench has the real figure)
+    round2 = (ROUND2_DIR / "SHA256SUMS").exists()
     return {
         "model": model.name,
         "folder": str(folder),
         "dev": dev_splits(model, data_dir, held_out_trust),
         "blind": blind_sets(classifier),
-        "blind_round2": blind_sets(classifier, ROUND2_DIR),
+        **({"blind_round2": blind_sets(classifier, ROUND2_DIR)} if round2 else {}),
         "sample": bundled_sample(classifier),
         "fast": {
             "model": fast.name,
             "blind": blind_sets(fast),
-            "blind_round2": blind_sets(fast, ROUND2_DIR),
+            **({"blind_round2": blind_sets(fast, ROUND2_DIR)} if round2 else {}),
             "sample": bundled_sample(fast),
         },
         "speed": timed,
