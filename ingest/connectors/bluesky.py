@@ -16,10 +16,10 @@ Post id: the full ``at://did/app.bsky.feed.post/rkey`` URI. An rkey is only uniq
 repository, the URI everywhere, and it names the author by DID, which (unlike a handle) never
 changes, so the Kafka key ``bluesky:<uri>`` is stable. ``in_reply_to`` is the parent's URI.
 
-Checkpoint: every endpoint answers newest first and pages backwards with a cursor, so a poll walks
-from the newest page down to the newest ``indexedAt`` of the last completed sweep (the "floor").
-The checkpoint is a small JSON object: ``floor``, and while a sweep is unfinished also its
-``cursor`` and the newest ``top`` time it has seen, so a restart mid-sweep goes on where it stopped.
+Checkpoint (`FeedCursor`): every endpoint answers newest first and pages backwards with a cursor, so
+a poll walks from the newest page down to the newest ``indexedAt`` of the last completed walk (the
+"floor"). The checkpoint is a small JSON object: ``floor``, and while a walk is unfinished also its
+``cursor`` and the newest ``top`` time it has seen, so a restart mid-walk goes on where it stopped.
 With no checkpoint a source takes its newest page only: a new deployment should not flood the team
 with months of old mentions.
 """
@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,7 +59,6 @@ from ingest.connector import (
     CheckResult,
     Connector,
     ConnectorError,
-    Fetched,
     RateLimited,
     SourceUnavailable,
 )
@@ -69,10 +69,11 @@ from ingest.connectors.common import (
     active_accounts,
     api_retrying,
     clean_text,
+    validated_post,
 )
+from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.governance import OfficialAccount
-from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
+from socmon.records import Media, Post, PostKind, describe_validation_error
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,7 @@ NOTIFICATION_KINDS: dict[str, PostKind] = {
 }
 # 400 answers that mean the session itself is no longer valid (a new login fixes them).
 SESSION_ERRORS = {"ExpiredToken", "InvalidToken"}
-# Invisible characters that carry no meaning in a post and hide words from keyword rules
-# ("A\u200b&E"). ZWJ and ZWNJ are kept: emoji sequences and Urdu/Persian spelling need them.
+# The wait after a 429 that says neither how long to wait nor when the limit resets.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 
@@ -278,15 +278,16 @@ def _xrpc_error(exc: RequestErrorBase) -> str:
 
 
 @dataclass(frozen=True)
-class Sweep:
-    """Where a source stands: `floor` done; an unfinished sweep has `cursor` and `top`."""
+class FeedCursor(Cursor):
+    """Where a source stands: everything down to `floor` is done; an unfinished walk down to it
+    has the page `cursor` to go on from and the newest time (`top`) it has seen so far."""
 
     floor: datetime | None = None
     cursor: str | None = None
     top: datetime | None = None
 
     @classmethod
-    def parse(cls, checkpoint: str | None, source: str) -> Sweep:
+    def parse(cls, checkpoint: str | None, source: str) -> FeedCursor:
         if not checkpoint:
             return cls()
         try:
@@ -300,7 +301,7 @@ class Sweep:
             msg = f"{source}: unreadable checkpoint {checkpoint!r} ({exc}); reset it to start over"
             raise ConnectorError(msg) from exc
 
-    def dumps(self) -> str | None:
+    def dump(self) -> str | None:
         state = {
             "floor": self.floor.isoformat() if self.floor else None,
             "cursor": self.cursor,
@@ -332,13 +333,17 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class Item:
-    """One entry of a page: its raw JSON, its time for the checkpoint, and what it becomes."""
+class FeedItem:
+    """One entry of a page: its raw JSON and its time for the checkpoint.
 
-    position: int
+    `unreadable` is what went wrong reading the time (an unpaired surrogate, a bad time): the
+    item still takes its place in the walk, and becomes a dead letter when it is normalised.
+    """
+
+    position: int  # on the page as the platform sent it
     raw: Any
     indexed_at: datetime | None
-    result: Post | DeadLetter | None  # None: skipped on purpose (a repost, an own post)
+    unreadable: Exception | None = None
 
 
 def _check_unicode(raw: Any) -> None:
@@ -466,7 +471,7 @@ class Normaliser:
             raise Rejected(msg) from exc
         # "handle.invalid" is what the AppView shows when a handle no longer resolves.
         name = author.did if author.handle == "handle.invalid" else author.handle
-        values = {
+        values: dict[str, Any] = {
             "platform": "bluesky",
             "post_id": uri,
             "kind": kind,
@@ -480,11 +485,7 @@ class Normaliser:
             "in_reply_to": record.reply.parent.uri if record.reply else None,
             "source": self.source,
         }
-        try:
-            return Post.model_validate(values)
-        except ValidationError as exc:
-            msg = f"{uri}: {describe_validation_error(exc)}"
-            raise Rejected(msg) from exc
+        return validated_post(values, uri)
 
     def is_official(self, author: Any) -> bool:
         return author.did in self.official_dids or author.handle.lower() in self.official_handles
@@ -500,16 +501,26 @@ class Normaliser:
 # --- connectors ------------------------------------------------------------------------------
 
 
+# Exceptions that mean an entry has an unexpected shape: a dead letter, not a failed poll.
+MALFORMED: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError)
+
+
 @dataclass(frozen=True)
-class Page:
-    items: list[Item]
+class FeedPage:
+    """One answer of an endpoint: its raw entries, newest first, and the cursor of the next."""
+
+    entries: list[Any]
     cursor: str | None
 
 
-class BlueskySource(Connector):
+class BlueskySource(PagedSource[FeedItem, FeedCursor]):
     """A Bluesky source that pages backwards from the newest item down to its checkpoint."""
 
     nsid: str
+    cursor_type = FeedCursor
+    # The page cursor is saved: a walk cut short by a rate limit goes on from it later.
+    keeps_pages_when_rate_limited = True
+    malformed = MALFORMED
 
     def __init__(
         self,
@@ -525,27 +536,28 @@ class BlueskySource(Connector):
         self.page_size = page_size
         self.max_pages = max_pages
 
-    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> Page:
-        raise NotImplementedError
+    @abstractmethod
+    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> FeedPage:
+        """The page at `cursor` (None: the newest), of items after `since` where supported."""
 
-    def poll(self, checkpoint: str | None) -> Fetched:
-        state = Sweep.parse(checkpoint, self.name)
-        posts: list[Post] = []
-        rejects: list[DeadLetter] = []
-        top = state.top
-        cursor = state.cursor
-        for pages_done in range(self.max_pages):
-            try:
-                page = self.fetch_page(cursor, state.floor, self.page_size)
-            except RateLimited as exc:
-                if pages_done == 0:
-                    raise
-                # Keep what this poll already has; the sweep goes on from `cursor` later.
-                sweep = Sweep(state.floor, cursor, top)
-                return Fetched(posts, rejects, sweep.dumps(), True, exc.retry_after)
+    @abstractmethod
+    def _post_of(self, raw: Any) -> Post | None:
+        """One raw entry as a `Post`; None skips it on purpose (a repost, an own post)."""
+
+    def _time_of(self, raw: Any) -> Any:
+        """The entry's ``indexedAt``, as sent."""
+        return raw.get("indexedAt") if isinstance(raw, dict) else None
+
+    def pages(self, start: FeedCursor) -> Iterator[Page[FeedItem, FeedCursor]]:
+        first_run = start.floor is None and start.cursor is None
+        cursor, top = start.cursor, start.top
+        while True:  # until the floor; `max_pages` is applied by `PagedSource.poll`
+            page = self.fetch_page(cursor, start.floor, self.page_size)
+            new: list[FeedItem] = []
             reached_floor = False
-            for item in page.items:
-                if state.floor and item.indexed_at and item.indexed_at <= state.floor:
+            for position, raw in enumerate(page.entries):
+                item = self._read(position, raw)
+                if start.floor and item.indexed_at and item.indexed_at <= start.floor:
                     reached_floor = True
                     continue
                 # Pages are newest first: an item with no usable time (a deleted post) that
@@ -553,20 +565,38 @@ class BlueskySource(Connector):
                 if reached_floor and item.indexed_at is None:
                     continue
                 top = _later(top, item.indexed_at)
-                if isinstance(item.result, Post):
-                    posts.append(item.result)
-                elif isinstance(item.result, DeadLetter):
-                    rejects.append(item.result)
-            first_run = state.floor is None and state.cursor is None
-            if first_run or reached_floor or not page.cursor or not page.items:
-                done = Sweep(floor=_later(state.floor, top))
-                return Fetched(posts, rejects, done.dumps(), True, self._wait())
+                new.append(item)
+            if first_run or reached_floor or not page.cursor or not page.entries:
+                done = FeedCursor(floor=_later(start.floor, top))
+                yield Page(new, done, retry_after=self._wait(), last=True)
+                return
             cursor = page.cursor
-            if self.session.wait_seconds > 0:
-                break
-        sweep = Sweep(state.floor, cursor, top)
-        wait = self._wait()
-        return Fetched(posts, rejects, sweep.dumps(), exhausted=wait is not None, retry_after=wait)
+            wait = self._wait()
+            yield Page(new, FeedCursor(start.floor, cursor, top), retry_after=wait)
+            if wait is not None:
+                return  # the rate-limit budget is spent: the walk goes on from `cursor` later
+
+    def to_post(self, item: FeedItem) -> Post | None:
+        if item.unreadable is not None:
+            raise item.unreadable
+        return self._post_of(item.raw)
+
+    def origin(self, item: FeedItem, position: int) -> str:
+        raw = item.raw
+        if isinstance(raw, dict) and isinstance(raw.get("uri"), str):
+            return f"{self.name}:{raw['uri']}"
+        return f"{self.name}:{item.position}"
+
+    def raw(self, item: FeedItem) -> Any:
+        return item.raw
+
+    def _read(self, position: int, raw: Any) -> FeedItem:
+        """An entry and its time; a problem reading them is kept for `to_post` to reject."""
+        try:
+            _check_unicode(raw)
+            return FeedItem(position, raw, _parse_time(self._time_of(raw)))
+        except MALFORMED as exc:  # `Rejected` (the surrogate check) is a ValueError too
+            return FeedItem(position, raw, None, unreadable=exc)
 
     def _wait(self) -> float | None:
         wait = self.session.wait_seconds
@@ -598,36 +628,6 @@ class BlueskySource(Connector):
     def close(self) -> None:
         self.session.close()
 
-    def _item(
-        self,
-        position: int,
-        raw: Any,
-        indexed_at: Callable[[Any], Any],
-        build: Callable[[Any], Post | None],
-    ) -> Item:
-        """Validate and normalise one raw entry; any problem makes it a dead letter."""
-        origin = f"{self.name}:{position}"
-        when: datetime | None = None
-        try:
-            if isinstance(raw, dict) and isinstance(raw.get("uri"), str):
-                origin = f"{self.name}:{raw['uri']}"
-            _check_unicode(raw)
-            when = _parse_time(indexed_at(raw))
-            result: Post | DeadLetter | None = build(raw)
-        except (Rejected, ValueError, TypeError, AttributeError, KeyError) as exc:
-            reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
-            result = dead_letter("ingest", origin, raw, reason)
-        return Item(position, raw, when, result)
-
-
-def _indexed_at(raw: Any) -> Any:
-    return raw.get("indexedAt") if isinstance(raw, dict) else None
-
-
-def _post_indexed_at(raw: Any) -> Any:
-    post = raw.get("post") if isinstance(raw, dict) else None
-    return post.get("indexedAt") if isinstance(post, dict) else None
-
 
 def _list_of(body: dict[str, Any], key: str, nsid: str) -> list[Any]:
     value = body.get(key)
@@ -657,7 +657,7 @@ class SearchSource(BlueskySource):
         self.account = account
         self.mentions = mentions
 
-    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> Page:
+    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> FeedPage:
         params = models.AppBskyFeedSearchPosts.Params(
             q=self.query,
             mentions=self.mentions,
@@ -667,13 +667,9 @@ class SearchSource(BlueskySource):
             limit=limit,
         )
         body = self.session.query(SEARCH_POSTS, params)
-        items = [
-            self._item(i, raw, _indexed_at, self._hit)
-            for i, raw in enumerate(_list_of(body, "posts", SEARCH_POSTS))
-        ]
-        return Page(items, body.get("cursor"))
+        return FeedPage(_list_of(body, "posts", SEARCH_POSTS), body.get("cursor"))
 
-    def _hit(self, raw: Any) -> Post | None:
+    def _post_of(self, raw: Any) -> Post | None:
         _check_not_deleted(raw, "post")
         view = _validate(raw, models.AppBskyFeedDefs.PostView, "post")
         if self.normaliser.is_official(view.author):
@@ -699,18 +695,14 @@ class NotificationsSource(BlueskySource):
         super().__init__(name, session, normaliser, **kwargs)
         self.account = account
 
-    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> Page:
+    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> FeedPage:
         params = models.AppBskyNotificationListNotifications.Params(
             reasons=sorted(NOTIFICATION_KINDS), cursor=cursor, limit=limit
         )
         body = self.session.query(NOTIFICATIONS, params)
-        items = [
-            self._item(i, raw, _indexed_at, self._notification)
-            for i, raw in enumerate(_list_of(body, "notifications", NOTIFICATIONS))
-        ]
-        return Page(items, body.get("cursor"))
+        return FeedPage(_list_of(body, "notifications", NOTIFICATIONS), body.get("cursor"))
 
-    def _notification(self, raw: Any) -> Post | None:
+    def _post_of(self, raw: Any) -> Post | None:
         note = _validate(
             raw, models.AppBskyNotificationListNotifications.Notification, "notification"
         )
@@ -742,18 +734,19 @@ class AuthorFeedSource(BlueskySource):
         self.actor = actor
         self.account = account
 
-    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> Page:
+    def fetch_page(self, cursor: str | None, since: datetime | None, limit: int) -> FeedPage:
         params = models.AppBskyFeedGetAuthorFeed.Params(
             actor=self.actor, filter="posts_with_replies", cursor=cursor, limit=limit
         )
         body = self.session.query(AUTHOR_FEED, params)
-        items = [
-            self._item(i, raw, _post_indexed_at, self._feed_entry)
-            for i, raw in enumerate(_list_of(body, "feed", AUTHOR_FEED))
-        ]
-        return Page(items, body.get("cursor"))
+        return FeedPage(_list_of(body, "feed", AUTHOR_FEED), body.get("cursor"))
 
-    def _feed_entry(self, raw: Any) -> Post | None:
+    def _time_of(self, raw: Any) -> Any:
+        """A feed entry's time is its post's ``indexedAt``."""
+        post = raw.get("post") if isinstance(raw, dict) else None
+        return post.get("indexedAt") if isinstance(post, dict) else None
+
+    def _post_of(self, raw: Any) -> Post | None:
         if isinstance(raw, dict):
             _check_not_deleted(raw.get("post"), "post")
         entry = _validate(raw, models.AppBskyFeedDefs.FeedViewPost, "feed item")

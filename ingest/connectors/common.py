@@ -1,17 +1,20 @@
-"""What the platform connectors share: text clean-up, retry limits, and picking a platform's
-accounts from the register."""
+"""What the platform connectors share: text clean-up, building a `Post` or rejecting the item,
+retry limits, and picking a platform's accounts from the register."""
 
 from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import tenacity
+from pydantic import ValidationError
 
 from socmon.config.connectors import ApiClientSettings
 from socmon.config.governance import OfficialAccount
+from socmon.records import Post, describe_validation_error
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ def clean_text(text: str) -> str:
         msg = f"text has an unpaired surrogate at position {exc.start} (not valid Unicode)"
         raise Rejected(msg) from exc
     return unicodedata.normalize("NFC", text.translate(STRIPPED_CHARACTERS))
+
+
+def validated_post(values: Mapping[str, Any], what: str | None = None) -> Post:
+    """`values` as a `Post`; a value the record refuses rejects the item, naming it (`what`)."""
+    try:
+        return Post.model_validate(values)
+    except ValidationError as exc:
+        detail = describe_validation_error(exc)
+        raise Rejected(f"{what}: {detail}" if what else detail) from exc
 
 
 def active_accounts(accounts: Iterable[OfficialAccount], platform: str) -> list[OfficialAccount]:

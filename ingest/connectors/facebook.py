@@ -15,7 +15,7 @@ import logging
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -30,14 +30,13 @@ from ingest.connector import (
     CheckResult,
     Connector,
     ConnectorError,
-    Fetched,
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
+from ingest.connectors.common import ApiCallRecorder, Rejected, api_retrying, retry_policy
+from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.connectors import FacebookSettings
-from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Media, Platform, Post, PostKind, describe_validation_error
+from socmon.records import Media, Platform, Post, PostKind, describe_validation_error
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +299,7 @@ class GraphClient:
 
 
 @dataclass
-class TimeCheckpoint:
+class TimeCheckpoint(Cursor):
     """The newest creation time produced, and the ids produced at exactly that second.
 
     Graph times have one-second resolution: the ids at the boundary second tell a new item of that
@@ -311,11 +310,14 @@ class TimeCheckpoint:
     ids_at_newest: set[str] = field(default_factory=set)
 
     @classmethod
-    def parse(cls, text: str | None) -> TimeCheckpoint:
-        if not text:
+    def parse(cls, checkpoint: str | None, source: str) -> TimeCheckpoint:
+        if not checkpoint:
             return cls()
-        data = json.loads(text)
+        data = json.loads(checkpoint)
         return cls(datetime.fromisoformat(data["newest"]), set(data.get("ids", [])))
+
+    def copy(self) -> TimeCheckpoint:
+        return TimeCheckpoint(self.newest, set(self.ids_at_newest))
 
     def dump(self) -> str | None:
         if self.newest is None:
@@ -336,20 +338,32 @@ class TimeCheckpoint:
 
 @dataclass(frozen=True)
 class GraphItem:
-    """A raw item of an edge and what the source knows about it beyond its own fields."""
+    """A raw item of an edge and what the source knows about it beyond its own fields.
+
+    `created` is its creation time once read; an item whose id or time cannot be read keeps
+    None there and the `problem`, and becomes a dead letter.
+    """
 
     raw: Mapping[str, Any]
     kind: PostKind
     in_reply_to: str | None = None
+    created: datetime | None = None
+    problem: str = ""
 
 
-class GraphSource(Connector):
-    """One Facebook or Instagram source; subclasses say which edges and what kind of posts."""
+class GraphSource(PagedSource[GraphItem, TimeCheckpoint]):
+    """One Facebook or Instagram source; subclasses say which edges and what kind of posts.
+
+    A poll walks every page of its edges (comments: of every recent post) and hands the new items
+    over as one `Page`: the Graph API pages backwards from the newest item, so a poll cut short by
+    a rate limit could not resume; it fails as a whole and the checkpoint stays where it was.
+    """
 
     platform: Platform
     edge: Edge
     edge_name: str
     time_field = "created_time"
+    cursor_type = TimeCheckpoint
 
     def __init__(self, client: GraphClient, handle: str, node_id: str, what: str) -> None:
         self.client = client
@@ -363,53 +377,68 @@ class GraphSource(Connector):
         """The source's raw items created since about `since` (filtered again by the caller)."""
 
     @abstractmethod
-    def _to_post(self, item: GraphItem, created: datetime) -> Post:
+    def _post_of(self, item: GraphItem, created: datetime) -> Post:
         """A raw item to a `Post`; raises KeyError or ValidationError when it cannot be."""
 
     def _pages(self, edge: Edge, node_id: str, name: str, args: dict[str, Any]) -> Iterator[Any]:
-        """The items of every page of an edge, remembering a used-up quota for `Fetched`."""
+        """The items of every page of an edge, remembering a used-up quota for the poll's wait."""
         args = {"limit": self.client.settings.page_size, **args}
         for page, wait in self.client.all_pages(self.name, edge, node_id, name, args):
             if wait is not None:
                 self._wait = max(wait, self._wait or 0.0)
             yield from page.get("data", [])
 
-    def poll(self, checkpoint: str | None) -> Fetched:
-        # `seen` filters against where the last poll ended; `mark` advances over this poll's
+    def pages(self, start: TimeCheckpoint) -> Iterator[Page[GraphItem, TimeCheckpoint]]:
+        # `start` filters against where the last poll ended; `mark` advances over this poll's
         # items, which most edges list newest first.
-        seen = TimeCheckpoint.parse(checkpoint)
-        mark = TimeCheckpoint.parse(checkpoint)
+        mark = start.copy()
         lookback = timedelta(hours=self.client.settings.initial_lookback_hours)
-        since = seen.newest or datetime.now(UTC) - lookback
-        posts: list[Post] = []
-        rejects: list[DeadLetter] = []
+        since = start.newest or datetime.now(UTC) - lookback
         self._wait = None
-        for item in self._items(since):
-            item_id = str(item.raw.get("id") or "")
-            created_text = item.raw.get(self.time_field)
-            if not item_id or not created_text:
-                missing = ", ".join(f for f in ("id", self.time_field) if not item.raw.get(f))
-                reason = f"missing field(s): {missing} (deleted, or hidden from this token)"
-                rejects.append(self._reject(reason, item))
-                continue
-            try:
-                created = datetime.fromisoformat(str(created_text))
-            except ValueError:
-                created = None
-            if created is None or created.tzinfo is None:
-                reason = f"invalid {self.time_field} (want ISO 8601 with offset): {created_text}"
-                rejects.append(self._reject(reason, item))
-                continue
-            if created < since or not seen.is_new(item_id, created):
-                continue
-            mark.advance(item_id, created)
-            try:
-                posts.append(self._to_post(item, created))
-            except KeyError as exc:
-                rejects.append(self._reject(f"missing field: {exc.args[0]}", item))
-            except ValidationError as exc:
-                rejects.append(self._reject(describe_validation_error(exc), item))
-        return Fetched(posts, rejects, checkpoint=mark.dump() or checkpoint, retry_after=self._wait)
+        new: list[GraphItem] = []
+        for item in map(self._dated, self._items(since)):
+            if item.created is not None:
+                item_id = str(item.raw["id"])
+                if item.created < since or not start.is_new(item_id, item.created):
+                    continue
+                mark.advance(item_id, item.created)
+            new.append(item)
+        yield Page(new, mark, retry_after=self._wait)
+
+    def _dated(self, item: GraphItem) -> GraphItem:
+        """`item` with its creation time, or with the problem that keeps it from having one."""
+        item_id = str(item.raw.get("id") or "")
+        created_text = item.raw.get(self.time_field)
+        if not item_id or not created_text:
+            missing = ", ".join(f for f in ("id", self.time_field) if not item.raw.get(f))
+            return replace(
+                item, problem=f"missing field(s): {missing} (deleted, or hidden from this token)"
+            )
+        try:
+            created = datetime.fromisoformat(str(created_text))
+        except ValueError:
+            created = None
+        if created is None or created.tzinfo is None:
+            reason = f"invalid {self.time_field} (want ISO 8601 with offset): {created_text}"
+            return replace(item, problem=reason)
+        return replace(item, created=created)
+
+    def to_post(self, item: GraphItem) -> Post:
+        if item.created is None:
+            raise Rejected(item.problem)
+        try:
+            return self._post_of(item, item.created)
+        except KeyError as exc:
+            msg = f"missing field: {exc.args[0]}"
+            raise Rejected(msg) from exc
+        except ValidationError as exc:
+            raise Rejected(describe_validation_error(exc)) from exc
+
+    def origin(self, item: GraphItem, position: int) -> str:
+        return f"{self.name} {self.edge.path} id {item.raw.get('id', '?')}"
+
+    def raw(self, item: GraphItem) -> Any:
+        return item.raw
 
     def check(self) -> CheckResult:
         try:
@@ -426,10 +455,6 @@ class GraphSource(Connector):
             f"page access token accepted (Graph API {self.client.settings.graph_api_version})",
             {self.edge.path: True},
         )
-
-    def _reject(self, reason: str, item: GraphItem) -> DeadLetter:
-        origin = f"{self.name} {self.edge.path} id {item.raw.get('id', '?')}"
-        return dead_letter("ingest", origin, item.raw, reason)
 
 
 def _fb_media(raw: Mapping[str, Any]) -> tuple[Media, ...]:
@@ -457,7 +482,7 @@ class FacebookSource(GraphSource):
 
     platform: Platform = "facebook"
 
-    def _to_post(self, item: GraphItem, created: datetime) -> Post:
+    def _post_of(self, item: GraphItem, created: datetime) -> Post:
         raw = item.raw
         author = raw.get("from") or {}
         by_page = str(author.get("id")) == self.node_id
@@ -535,7 +560,7 @@ class InstagramSource(GraphSource):
     platform: Platform = "instagram"
     time_field = "timestamp"
 
-    def _to_post(self, item: GraphItem, created: datetime) -> Post:
+    def _post_of(self, item: GraphItem, created: datetime) -> Post:
         raw = item.raw
         is_media = "media_type" in raw
         author = raw.get("username") or (raw.get("from") or {}).get("username") or UNKNOWN_AUTHOR

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -41,7 +43,7 @@ from mastodon import (
     MastodonServerError,
     MastodonUnauthorizedError,
 )
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 from tenacity import retry_if_exception_type
 
 from ingest.connector import (
@@ -49,7 +51,6 @@ from ingest.connector import (
     CheckResult,
     Connector,
     ConnectorError,
-    Fetched,
     RateLimited,
     SourceUnavailable,
 )
@@ -60,10 +61,11 @@ from ingest.connectors.common import (
     active_accounts,
     api_retrying,
     clean_text,
+    validated_post,
 )
+from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.governance import OfficialAccount
-from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
+from socmon.records import Media, Post, PostKind
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,6 @@ HASHTAG_TIMELINE = "GET /api/v1/timelines/tag/:hashtag"
 SEARCH = "GET /api/v2/search"
 
 MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
-# Invisible characters that carry no meaning in a post and hide words from keyword rules
-# ("A\u200b&E"). ZWJ and ZWNJ are kept: emoji sequences and Urdu/Persian spelling need them.
 DEFAULT_RATE_LIMIT_WAIT = 300.0  # Mastodon's windows are five minutes
 TRANSIENT = (MastodonServerError, MastodonNetworkError)
 
@@ -128,6 +128,9 @@ def status_text(html: str, spoiler: str = "") -> str:
     return f"CW: {spoiler.strip()}\n\n{text}" if spoiler.strip() else text
 
 
+# --- checkpoint ------------------------------------------------------------------------------
+
+
 def _id_key(status_id: str) -> tuple[int, str]:
     # Mastodon ids are decimal strings of growing length, other servers' (GoToSocial) are
     # fixed-length ULIDs: ordering by (length, text) is right for both.
@@ -138,6 +141,30 @@ def _newest(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
     return max(a, b, key=_id_key)
+
+
+@dataclass(frozen=True)
+class MinId(Cursor):
+    """The checkpoint: the newest id already produced, as the server wrote it (None: never
+    polled). A poll asks for ``min_id=<it>``, the page just after it."""
+
+    since_id: str | None = None
+
+    @classmethod
+    def parse(cls, checkpoint: str | None, source: str) -> MinId:
+        return cls(checkpoint)
+
+    def dump(self) -> str | None:
+        return self.since_id
+
+    def after(self, items: Sequence[Any]) -> MinId:
+        """The cursor past every item of a page that has an id (produced or dead-lettered)."""
+        newest = self.since_id
+        for item in items:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(item_id, str | int):
+                newest = _newest(newest, str(item_id))
+        return MinId(newest)
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -267,10 +294,14 @@ class MastodonApi:
 # --- connectors ------------------------------------------------------------------------------
 
 
-class MastodonSource(Connector):
+class MastodonSource(PagedSource[Any, MinId]):
     """A Mastodon source read forwards from its checkpoint with ``min_id``."""
 
     endpoint: str
+    cursor_type = MinId
+    # Paging forwards, a poll cut short by a rate limit goes on from the last page it read.
+    keeps_pages_when_rate_limited = True
+    malformed = (KeyError, TypeError, AttributeError, ValueError)
 
     def __init__(
         self,
@@ -288,47 +319,23 @@ class MastodonSource(Connector):
         self.page_size = page_size
         self.max_pages = max_pages
 
+    @abstractmethod
     def fetch_page(self, min_id: str | None, limit: int) -> list[Any]:
         """The items just newer than `min_id` (the newest ones when None)."""
-        raise NotImplementedError
 
-    def to_post(self, item: Any) -> Post | None:
-        """One item to a `Post`; None skips it on purpose; `Rejected` dead-letters it."""
-        raise NotImplementedError
-
-    def poll(self, checkpoint: str | None) -> Fetched:
-        posts: list[Post] = []
-        rejects: list[DeadLetter] = []
-        newest = checkpoint
-        for pages_done in range(self.max_pages):
-            try:
-                page = self.fetch_page(newest, self.page_size)
-            except RateLimited as exc:
-                if pages_done == 0:
-                    raise
-                return Fetched(posts, rejects, newest, True, exc.retry_after)
-            for position, item in enumerate(page):
-                item_id = item.get("id") if isinstance(item, dict) else None
-                if isinstance(item_id, str | int):
-                    newest = _newest(newest, str(item_id))
-                result = self._normalise(position, item)
-                if isinstance(result, Post):
-                    posts.append(result)
-                elif isinstance(result, DeadLetter):
-                    rejects.append(result)
+    def pages(self, start: MinId) -> Iterator[Page[Any, MinId]]:
+        cursor = start
+        while True:  # until a page is the last; `max_pages` is applied by `PagedSource.poll`
+            items = self.fetch_page(cursor.since_id, self.page_size)
+            cursor = cursor.after(items)
             wait = self.api.wait_seconds
-            if checkpoint is None or len(page) < self.page_size or wait > 0:
-                return Fetched(posts, rejects, newest, True, wait or None)
-        return Fetched(posts, rejects, newest, exhausted=False)
+            # With no checkpoint only the newest page is read; a short page is all there is.
+            last = start.since_id is None or len(items) < self.page_size or wait > 0
+            yield Page(items, cursor, retry_after=wait or None, last=last)
 
-    def _normalise(self, position: int, item: Any) -> Post | DeadLetter | None:
+    def origin(self, item: Any, position: int) -> str:
         item_id = item.get("id") if isinstance(item, dict) else None
-        origin = f"{self.name}:{item_id if item_id is not None else f'#{position}'}"
-        try:
-            return self.to_post(item)
-        except (Rejected, KeyError, TypeError, AttributeError, ValueError) as exc:
-            reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
-            return dead_letter("ingest", origin, item, reason)
+        return f"{self.name}:{item_id if item_id is not None else f'#{position}'}"
 
     def status_post(self, status: Any, kind: PostKind) -> Post | None:
         """A status to a `Post`, or None when an official account wrote it (its posts source
@@ -352,7 +359,7 @@ class MastodonSource(Connector):
             raise Rejected(msg)
         if kind == "mention" and str(status.get("in_reply_to_account_id")) in self.api.known_ids():
             kind = "reply"
-        values = {
+        values: dict[str, Any] = {
             "platform": "mastodon",
             "post_id": str(status["id"]),
             "kind": kind,
@@ -373,11 +380,7 @@ class MastodonSource(Connector):
             "in_reply_to": str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
             "source": self.name,
         }
-        try:
-            return Post.model_validate(values)
-        except ValidationError as exc:
-            msg = f"status {status['id']}: {describe_validation_error(exc)}"
-            raise Rejected(msg) from exc
+        return validated_post(values, f"status {status['id']}")
 
     def check(self) -> CheckResult:
         endpoints: dict[str, bool] = {}

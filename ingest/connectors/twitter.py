@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +18,6 @@ from typing import Any
 import requests
 import tenacity
 import tweepy
-from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 
 from ingest.connector import (
@@ -26,14 +25,20 @@ from ingest.connector import (
     CheckResult,
     Connector,
     ConnectorError,
-    Fetched,
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
+from ingest.connectors.common import (
+    ApiCallRecorder,
+    Rejected,
+    api_retrying,
+    retry_policy,
+    validated_post,
+)
+from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.connectors import TwitterSettings
 from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Media, Post, PostKind, describe_validation_error
+from socmon.records import DeadLetter, Media, Post, PostKind
 
 log = logging.getLogger(__name__)
 
@@ -271,11 +276,44 @@ class _Includes:
         )
 
 
-class TwitterSource(Connector):
-    """One X/Twitter source; subclasses say which endpoint and what kind of post it yields."""
+@dataclass(frozen=True)
+class Tweet:
+    """A tweet of a page, with the page's expansions its author and media are looked up in."""
+
+    raw: Mapping[str, Any]
+    includes: _Includes
+
+
+@dataclass(frozen=True)
+class SinceId(Cursor):
+    """The checkpoint: the newest tweet id produced (0: none yet). X ids grow with time, so the
+    next poll asks for ``since_id=<it>``; the first poll looks back `initial_lookback_hours`."""
+
+    newest: int = 0
+
+    @classmethod
+    def parse(cls, checkpoint: str | None, source: str) -> SinceId:
+        return cls(int(checkpoint) if checkpoint else 0)
+
+    def dump(self) -> str | None:
+        return str(self.newest) if self.newest else None
+
+    def after(self, tweets: Sequence[Tweet]) -> SinceId:
+        """The cursor past every tweet of a page (produced or dead-lettered) with a numeric id."""
+        ids = [int(t.raw["id"]) for t in tweets if str(t.raw.get("id", "")).isdigit()]
+        return SinceId(max([self.newest, *ids]))
+
+
+class TwitterSource(PagedSource[Tweet, SinceId]):
+    """One X/Twitter source; subclasses say which endpoint and what kind of post it yields.
+
+    Every page is read in one poll: X pages backwards from the newest tweet, so a poll cut short
+    (a rate limit with pages left) cannot resume and fails as a whole, keeping the checkpoint.
+    """
 
     platform = "twitter"
     endpoint: Endpoint
+    cursor_type = SinceId
 
     def __init__(self, api: TwitterApi, name: str) -> None:
         self.api = api
@@ -293,7 +331,7 @@ class TwitterSource(Connector):
     def _account(self, tweet: Mapping[str, Any]) -> str:
         """The official account handle the tweet concerns."""
 
-    def poll(self, checkpoint: str | None) -> Fetched:
+    def pages(self, start: SinceId) -> Iterator[Page[Tweet, SinceId]]:
         method, args, kwargs = self._request()
         kwargs |= {
             "max_results": self.api.settings.max_results,
@@ -302,34 +340,18 @@ class TwitterSource(Connector):
             "user_fields": USER_FIELDS,
             "media_fields": MEDIA_FIELDS,
         }
-        if checkpoint:
-            kwargs["since_id"] = checkpoint
+        if start.newest:
+            kwargs["since_id"] = str(start.newest)
         else:
             lookback = timedelta(hours=self.api.settings.initial_lookback_hours)
             kwargs["start_time"] = datetime.now(UTC) - lookback
-        posts: list[Post] = []
-        rejects: list[DeadLetter] = []
-        newest = int(checkpoint) if checkpoint else 0
-        retry_after: float | None = None
+        cursor = start
         for body, wait in self.api.pages(self.name, self.endpoint, method, *args, **kwargs):
-            retry_after = wait if wait is not None else retry_after
             includes = _Includes.of(body)
-            for tweet in body.get("data", []):
-                item = self._to_post(tweet, includes)
-                if isinstance(item, Post):
-                    posts.append(item)
-                else:
-                    rejects.append(item)
-                if str(tweet.get("id", "")).isdigit():
-                    newest = max(newest, int(tweet["id"]))
-            rejects.extend(self._unavailable(error) for error in body.get("errors", []))
-        return Fetched(
-            posts,
-            rejects,
-            checkpoint=str(newest) if newest else checkpoint,
-            exhausted=True,
-            retry_after=retry_after,
-        )
+            tweets = [Tweet(raw, includes) for raw in body.get("data", [])]
+            cursor = cursor.after(tweets)
+            unavailable = [self._unavailable(error) for error in body.get("errors", [])]
+            yield Page(tweets, cursor, retry_after=wait, rejects=unavailable)
 
     def check(self) -> CheckResult:
         try:
@@ -345,20 +367,23 @@ class TwitterSource(Connector):
             return CheckResult(self.name, False, str(exc), {})
         return CheckResult(self.name, True, "bearer token accepted", {self.endpoint.path: True})
 
-    def _to_post(self, tweet: Mapping[str, Any], includes: _Includes) -> Post | DeadLetter:
+    def to_post(self, item: Tweet) -> Post:
+        tweet, includes = item.raw, item.includes
         tweet_id = str(tweet.get("id", "?"))
         withheld = tweet.get("withheld")
         if withheld:
             where = ", ".join(withheld.get("country_codes", [])) or "some countries"
             why = "a copyright claim" if withheld.get("copyright") else "a legal demand"
-            return self._reject(f"withheld in {where} after {why}", tweet_id, tweet)
+            msg = f"withheld in {where} after {why}"
+            raise Rejected(msg)
         author = includes.users.get(str(tweet.get("author_id")))
         if author is None:
-            reason = f"missing field: author (user {tweet.get('author_id')} not in includes.users)"
-            return self._reject(reason, tweet_id, tweet)
+            msg = f"missing field: author (user {tweet.get('author_id')} not in includes.users)"
+            raise Rejected(msg)
         text = (tweet.get("note_tweet") or {}).get("text") or tweet.get("text")
         if text is None:
-            return self._reject("missing field: text", tweet_id, tweet)
+            msg = "missing field: text"
+            raise Rejected(msg)
         replied_to = next(
             (r["id"] for r in tweet.get("referenced_tweets", []) if r.get("type") == "replied_to"),
             None,
@@ -372,32 +397,34 @@ class TwitterSource(Connector):
             for key in tweet.get("attachments", {}).get("media_keys", [])
             if (m := includes.media.get(key)) is not None
         ]
-        try:
-            return Post(
-                platform="twitter",
-                post_id=tweet_id,
-                kind=self._kind(tweet),
-                account=self._account(tweet),
-                author=author.get("username") or author.get("name") or str(author["id"]),
-                text=text,
-                created_at=tweet.get("created_at"),  # pydantic parses X's ISO 8601 "…Z"
-                url=f"https://x.com/{author.get('username', 'i')}/status/{tweet_id}",
-                media=tuple(media),
-                lang=tweet.get("lang"),
-                in_reply_to=replied_to,
-                source=self.name,
-            )
-        except ValidationError as exc:
-            return self._reject(describe_validation_error(exc), tweet_id, tweet)
+        return validated_post(
+            {
+                "platform": "twitter",
+                "post_id": tweet_id,
+                "kind": self._kind(tweet),
+                "account": self._account(tweet),
+                "author": author.get("username") or author.get("name") or str(author["id"]),
+                "text": text,
+                "created_at": tweet.get("created_at"),  # pydantic parses X's ISO 8601 "…Z"
+                "url": f"https://x.com/{author.get('username', 'i')}/status/{tweet_id}",
+                "media": tuple(media),
+                "lang": tweet.get("lang"),
+                "in_reply_to": replied_to,
+                "source": self.name,
+            }
+        )
+
+    def origin(self, item: Tweet, position: int) -> str:
+        return f"{self.name} tweet {item.raw.get('id', '?')}"
+
+    def raw(self, item: Tweet) -> Any:
+        return item.raw
 
     def _unavailable(self, error: Mapping[str, Any]) -> DeadLetter:
         """A partial error of the page: a post that was deleted, is protected or was suspended."""
         reason = f"not available: {error.get('title', 'error')}: {error.get('detail', '')}".strip()
         resource = f"{error.get('resource_type', 'item')} {error.get('resource_id', '?')}"
         return dead_letter("ingest", f"{self.name} {resource}", error, reason)
-
-    def _reject(self, reason: str, tweet_id: str, tweet: Mapping[str, Any]) -> DeadLetter:
-        return dead_letter("ingest", f"{self.name} tweet {tweet_id}", tweet, reason)
 
 
 class TwitterMentions(TwitterSource):

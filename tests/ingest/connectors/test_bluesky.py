@@ -149,7 +149,7 @@ def test_a_search_walks_every_page_down_to_its_checkpoint(api):
     ]
     assert len(fetched.rejects) == 4
     assert fetched.exhausted
-    # The new floor is the newest indexedAt seen, so the next sweep stops there.
+    # The new floor is the newest indexedAt seen, so the next walk stops there.
     assert state(fetched) == {"floor": "2026-10-03T12:00:00+00:00"}
 
 
@@ -227,7 +227,7 @@ def test_with_no_checkpoint_a_source_takes_only_its_newest_page(api):
     assert state(fetched) == {"floor": "2026-10-03T12:00:00+00:00"}
 
 
-def test_an_unfinished_sweep_resumes_from_its_cursor(api):
+def test_an_unfinished_walk_resumes_from_its_cursor(api):
     route = api.get(xrpc("app.bsky.feed.searchPosts")).mock(side_effect=paged(SEARCH_PAGES))
     source = search(max_pages=1)
     first = source.poll(FLOOR)
@@ -245,7 +245,7 @@ def test_an_unfinished_sweep_resumes_from_its_cursor(api):
     assert sum(len(f.posts) for f in (first, second, third)) == 4
 
 
-def test_an_empty_page_ends_the_sweep(api):
+def test_an_empty_page_ends_the_walk(api):
     pages = {None: "search_page1.json", "c1": "search_empty.json"}
     route = api.get(xrpc("app.bsky.feed.searchPosts")).mock(side_effect=paged(pages))
     source = sources()[f"bluesky:mentions:{MATERNITY}"]
@@ -325,7 +325,7 @@ def test_a_spent_rate_limit_stops_paging_and_schedules_the_next_poll(api):
     assert len(route.calls) == 1
     assert fetched.retry_after is not None
     assert 280 < fetched.retry_after <= 300
-    assert state(fetched)["cursor"] == "c1"  # the sweep goes on later
+    assert state(fetched)["cursor"] == "c1"  # the walk goes on later
     assert len(fetched.posts) == 2
 
     with pytest.raises(RateLimited) as waited:
