@@ -233,10 +233,15 @@ def blind_sets(classifier: PostClassifier, folder: Path = BLIND_DIR) -> dict[str
     return out
 
 
-def _media(items: list[dict[str, Any]]) -> list[Any]:
+def _media(items: list[Any]) -> list[Any]:
+    """Round 1 gives media as records (``{"type": "photo"}``), round 2 as words (``"image"``)."""
     from socmon.records import Media
 
-    return [Media.model_validate(m) for m in items]
+    words = {"image": "photo", "photo": "photo", "video": "video"}
+    return [
+        Media(type=words.get(m, "other")) if isinstance(m, str) else Media.model_validate(m)
+        for m in items
+    ]
 
 
 def _of(flags: Sequence[bool]) -> str:
