@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 WRITTEN_DIR = REPO_ROOT / "training" / "data"
 DATA_DIR_ENV = "SOCMON_LABELLED_DATA"  # not SOCMON_DATA_DIR: that is the pipeline's data folder
 FFT_CSV = Path("pxtextmining") / "phase1_text_data.csv"
-UNRATED_SHARE = 0.5  # an organisation with more comments at criticality 0 than this did not rate
+# Trusts of pxtextmining whose criticality 0 means "not rated" rather than "neutral"
+UNRATED_ZERO_TRUSTS = frozenset({"Trust B"})
 TWEET_SENTIMENT = {"0": "concern", "1": "neutral", "2": "compliment"}
 
 
@@ -75,21 +75,17 @@ def feedback_rows(path: Path) -> Iterator[tuple[str, Sentiment | None, str]]:
     """(text, label, organisation) of a pxtextmining-style CSV (the FFT comments, Care Opinion
     stories), without the rows whose criticality is dirty or whose text is empty.
 
-    An organisation that rated most of its comments 0 did not rate them: Trust B's 2,563 zeros
-    are mostly praise ("Friendly and knowledgeable staff"), and read as neutral they taught the
-    model that praise is neutral. Their label is ``None`` (unknown), not neutral."""
-    rows: list[tuple[str, Sentiment, str]] = []
+    Trust B rated most of its comments 0, which for it means not rated: its 2,563 zeros are
+    mostly praise ("Friendly and knowledgeable staff"), and read as neutral they taught the model
+    that praise is neutral. Their label is ``None`` (unknown), not neutral."""
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             label = criticality_label(row["criticality"])
             text = (row["feedback"] or "").strip()
+            organisation = row["organization"]
             if label is not None and text:
-                rows.append((text, label, row["organization"]))
-    totals = Counter(org for _, _, org in rows)
-    zeros = Counter(org for _, label, org in rows if label == "neutral")
-    unrated = {org for org, n in zeros.items() if n > UNRATED_SHARE * totals[org]}
-    for text, label, org in rows:
-        yield text, None if label == "neutral" and org in unrated else label, org
+                unrated = label == "neutral" and organisation in UNRATED_ZERO_TRUSTS
+                yield text, None if unrated else label, organisation
 
 
 def nhs_feedback(path: Path, source: str) -> list[Example]:

@@ -37,6 +37,7 @@ from stream_processors.classify.sentiment import (
 )
 from stream_processors.classify.training.examples import (
     FFT_CSV,
+    UNRATED_ZERO_TRUSTS,
     default_data_dir,
     feedback_rows,
 )
@@ -48,8 +49,6 @@ TWEET_SENTIMENT_LABELS: dict[str, Sentiment] = {
     "1": "neutral",
     "2": "compliment",
 }
-# Trusts of pxtextmining whose criticality 0 means "not rated" rather than "neutral"
-UNRATED_ZERO_TRUSTS = frozenset({"Trust B"})
 # tweets are few next to the NHS comments but are the only source of neutral posts
 TWEET_WEIGHT = 3.0
 ENQUIRIES = 400

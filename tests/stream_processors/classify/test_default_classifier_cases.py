@@ -20,32 +20,40 @@ from stream_processors.classify.training.rules_eval import (
 CASE_RULES, POLICY_CASES = load_policy_cases()
 URGENCY_CASES = load_urgency_cases()
 
-# What the bundled model (minilm-multitask-v1) gets wrong among these cases, by case id
+# What the bundled model (minilm-l3-multitask-v2) gets wrong among these cases, by case id
 KNOWN_POLICY_MISSES: dict[str, str] = {
-    "commercial/fire: #ad Loving these compression socks from @comfyfeet": "the model misses this case",
-    "commercial/fire: Check out these scrubs I love (affiliate link): amzn.to/3xYz": "the model misses this case",
+    "confidential/fire: For internal use only: revised bed plan for winter": "the model misses this case",
     "confidential/fire: Confidential: the board meets tomorrow to discuss the merger": "the model misses this case",
     "confidential/fire: Embargoed until 00:01 Tuesday: Northbrook to open new matern": "the model misses this case",
+    "confidential/fire: Sneak peek at the secret plans for the new A&E!": "the model misses this case",
     "confidential/fire: There are plans to close the minor injuries unit, you didn't": "the model misses this case",
-    "confidential/miss: Dates for the next open day are yet to be announced, watch t": "the model flags this near miss",
-    "confidential/miss: The contract for the new car park was signed and announced t": "the model flags this near miss",
-    "criticising_service_users/fire: Did you even read our post before commenting?": "the model misses this case",
-    "criticising_service_users/miss: You clearly care about your mum, we'll pass your thanks to t": "the model flags this near miss",
-    "media_consent/fire: A lovely morning with our hospice patients making Easter bon": "the model misses this case",
-    "media_consent/fire: Patients with dementia on Elm ward enjoyed a singalong with ": "the model misses this case",
-    "media_consent/fire: Ruby, aged 4, rang the end-of-treatment bell today": "the model misses this case",
-    "media_consent/fire: Twins Oliver and Noah went home today after 8 weeks with us": "the model misses this case",
-    "media_consent/miss: Little Ruby, aged 4, with her mum: photo used with permissio": "the model flags this near miss",
     "offensive/miss: Faggots and peas are on the canteen menu today": "the model flags this near miss",
-    "offensive/miss: Homo sapiens have 206 bones: come and learn more at our scie": "the model flags this near miss",
-    "offensive/miss: Staff, please use the smoking shelter for a fag break, not t": "the model flags this near miss",
+    "criticising_service_users/fire: People like you are the reason our nurses are leaving": "the model misses this case",
+    "criticising_service_users/fire: If you had bothered to turn up on time you'd have been seen": "the model misses this case",
+    "criticising_service_users/fire: It's your own fault for missing the appointment": "the model misses this case",
+    "criticising_service_users/fire: Did you even read our post before commenting?": "the model misses this case",
+    "criticising_service_users/fire: Time-wasters like you block our phone lines": "the model misses this case",
+    "criticising_service_users/miss: We're sorry you had to wait so long, please DM us so we can ": "the model flags this near miss",
     "political/fire: Proud to be canvassing for our local Green Party candidate t": "the model misses this case",
-    "political/miss: Green spaces help patients recover: our new garden opens tod": "the model flags this near miss",
-    "political/miss: Mums in labour can now use the new birthing pool": "the model flags this near miss",
     "political/miss: Our nurses were proud to vote on the pay offer": "the model flags this near miss",
+    "political/miss: The fracture was treated with conservative management, no su": "the model flags this near miss",
+    "political/miss: Government guidance on visiting has changed, see our website": "the model flags this near miss",
     "political/miss: Reform of outpatient booking means shorter waits": "the model flags this near miss",
+    "political/miss: Mums in labour can now use the new birthing pool": "the model flags this near miss",
+    "commercial/fire: My side business makes lovely hampers, DM me for prices": "the model misses this case",
+    "commercial/fire: Check out these scrubs I love (affiliate link): amzn.to/3xYz": "the model misses this case",
+    "commercial/fire: Anyone want to join my team? Work from home opportunity with": "the model misses this case",
+    "commercial/fire: #ad Loving these compression socks from @comfyfeet": "the model misses this case",
+    "media_consent/fire: Year 6 pupils from St Mary's visited our emergency departmen": "the model misses this case",
+    "media_consent/fire: A lovely morning with our hospice patients making Easter bon": "the model misses this case",
+    "media_consent/fire: Ruby, aged 4, rang the end-of-treatment bell today": "the model misses this case",
 }
-KNOWN_URGENCY_MISSES: dict[str, str] = {}
+KNOWN_URGENCY_MISSES: dict[str, str] = {
+    "self_harm/fire: I can't do this anymore, what's the point": "the model and the phrase rules miss this case",
+    "self_harm/miss: I'm dying for a coffee after that night shift": "the model flags this near miss",
+    "clinical_emergency/miss: I'm dying for a coffee": "the model flags this near miss",
+    "clinical_emergency/miss: If someone is unconscious and not breathing, call 999 and st": "the model flags this near miss",
+}
 
 
 @pytest.fixture(scope="module")
