@@ -40,7 +40,7 @@ eval: $(STAMP)
 	$(BIN)/python -m stream_processors.classify.training.evaluate --markdown
 	$(BIN)/python -m stream_processors.classify.training.rules_eval --markdown
 
-## encoder: fine-tune the bundled judgement model again, as it was made (about 50 min on 2 cores;
+## encoder: fine-tune the bundled judgement model again, as it was made (about 45 min on 2 cores;
 ## NHS Trust A is left out, so that its comments measure the model on a Trust it never saw)
 encoder: $(TRANSFORMER_STAMP)
 	$(BIN)/python -m stream_processors.classify.training.fine_tune --hold-out "Trust A" \
