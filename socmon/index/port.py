@@ -77,13 +77,27 @@ class PostQuery:
 
 @dataclass(frozen=True)
 class Stats:
-    """Counts for `socmon stats`."""
+    """Counts for `socmon stats`.
+
+    A delivery (one alert, recipient and channel) counts by its latest recorded outcome
+    (`Delivery.result`): a failed one that is sent later counts as sent only. ``alerts_pending``
+    counts the recorded alerts with no delivery recorded at all, whatever its outcome: alerts
+    waiting for the daily digest, or for a route; an alert still on the alerts topic is not in
+    the index yet, so it is not counted anywhere here.
+    """
 
     indexed: int
     by_sentiment: dict[str, int] = field(default_factory=dict)
     deadletter: int = 0
     alerts: dict[str, int] = field(default_factory=dict)
-    deliveries: int = 0
+    deliveries_sent: int = 0
+    deliveries_failed: int = 0
+    alerts_pending: int = 0
+
+    @property
+    def deliveries(self) -> int:
+        """Every delivery recorded, sent or failed."""
+        return self.deliveries_sent + self.deliveries_failed
 
 
 @dataclass(frozen=True)

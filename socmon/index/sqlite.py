@@ -468,7 +468,14 @@ class SqliteIndex:
             ).fetchall()
             deadletter = conn.execute("SELECT COUNT(*) FROM deadletters").fetchone()[0]
             alerts = conn.execute("SELECT kind, COUNT(*) FROM alerts GROUP BY kind").fetchall()
-            deliveries = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+            results = dict(
+                conn.execute("SELECT result, COUNT(*) FROM deliveries GROUP BY result").fetchall()
+            )
+            # One probe of the deliveries_alert index per alert.
+            pending = conn.execute(
+                "SELECT COUNT(*) FROM alerts WHERE NOT EXISTS"
+                " (SELECT 1 FROM deliveries WHERE deliveries.alert_id = alerts.alert_id)"
+            ).fetchone()[0]
         by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
         by_sentiment.update(dict(sentiments))
         return Stats(
@@ -476,7 +483,9 @@ class SqliteIndex:
             by_sentiment=by_sentiment,
             deadletter=deadletter,
             alerts=dict(alerts),
-            deliveries=deliveries,
+            deliveries_sent=results.get("sent", 0),
+            deliveries_failed=results.get("failed", 0),
+            alerts_pending=pending,
         )
 
     def close(self) -> None:

@@ -566,6 +566,7 @@ class IndexContract(
         assert stats.indexed == 0
         assert stats.by_sentiment == {"compliment": 0, "concern": 0, "neutral": 0}
         assert (stats.deadletter, stats.alerts, stats.deliveries) == (0, {}, 0)
+        assert (stats.deliveries_sent, stats.deliveries_failed, stats.alerts_pending) == (0, 0, 0)
 
     def test_stats_count_everything(self, index: Index) -> None:
         index.upsert_posts(
@@ -584,6 +585,36 @@ class IndexContract(
         assert stats.by_sentiment == {"compliment": 1, "concern": 2, "neutral": 0}
         assert stats.alerts == {"concern": 2, "policy_breach": 1}
         assert (stats.deliveries, stats.deadletter) == (1, 2)
+
+    def test_stats_separate_sent_and_failed_deliveries_and_count_pending_alerts(
+        self, index: Index
+    ) -> None:
+        told, failed, retried, waiting = (
+            make_alert("concern", "twitter:1"),
+            make_alert("concern", "twitter:2"),
+            make_alert("abuse", "twitter:3"),
+            make_alert("compliment", "twitter:4"),  # for the digest: nobody told yet
+        )
+        index.record_alerts([told, failed, retried, waiting])
+        index.record_deliveries(
+            [
+                make_delivery(told.alert_id, "a@example.nhs.uk"),
+                make_delivery(told.alert_id, "b@example.nhs.uk", result="failed"),
+                make_delivery(failed.alert_id, "a@example.nhs.uk", result="failed"),
+                make_delivery(failed.alert_id, "a@example.nhs.uk", "teams", result="failed"),
+                make_delivery(retried.alert_id, "a@example.nhs.uk", result="failed"),
+                # a delivery of an alert no longer in the index (erased) leaves none pending
+                make_delivery("concern:twitter:gone", "a@example.nhs.uk"),
+            ]
+        )
+        # sent later: the same key, its latest outcome counts
+        index.record_deliveries([make_delivery(retried.alert_id, "a@example.nhs.uk")])
+        stats = index.stats()
+        assert (stats.deliveries_sent, stats.deliveries_failed) == (3, 3)
+        assert stats.deliveries == 6
+        assert stats.alerts_pending == 1
+        index.record_deliveries([make_delivery(waiting.alert_id, "c@example.nhs.uk")])
+        assert index.stats().alerts_pending == 0
 
     def test_a_correction_goes_with_its_post_on_erasure(self, index: Index) -> None:
         original = make_post("1", author="@Jane_Doe", sentiment="concern")

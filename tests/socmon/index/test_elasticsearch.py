@@ -503,3 +503,23 @@ def test_an_invalid_prefix_is_refused() -> None:
     client = Elasticsearch("http://127.0.0.1:9")
     with pytest.raises(ValueError, match="lowercase"):
         ElasticsearchIndex(client, index_prefix="Socmon")
+
+
+def test_pending_alerts_are_counted_across_pages_of_alert_ids(
+    elasticsearch_client: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socmon.index.elasticsearch as adapter
+    from tests.factories import make_alert, make_delivery
+
+    monkeypatch.setattr(adapter, "PENDING_PAGE", 2)  # 7 alert ids: four pages
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    alerts = [make_alert("concern", f"twitter:{n}") for n in range(6)]
+    index.record_alerts(alerts)
+    index.record_deliveries(
+        [make_delivery(alerts[n].alert_id, result="failed") for n in (0, 2, 3)]
+        + [make_delivery("concern:twitter:erased")]
+    )
+    stats = index.stats()
+    assert stats.alerts_pending == 3
+    assert (stats.deliveries_sent, stats.deliveries_failed) == (1, 3)
