@@ -46,6 +46,8 @@ class Metrics(NamedTuple):
     connector_api_calls: Counter
     connector_rate_limit_waits: Counter
     deliveries: Counter
+    batch_retries: Counter
+    batch_waiting: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -101,6 +103,20 @@ class Metrics(NamedTuple):
                 "Alert deliveries by channel and result",
                 ["channel", "result"],
                 registry=reg,
+            ),
+            batch_retries=Counter(
+                "socmon_batch_retries",
+                "Times a stream stage tried a batch again, still unacknowledged (reason: "
+                "index_unavailable, or error for anything unexpected)",
+                ["stage", "reason"],
+                registry=reg,
+            ),
+            batch_waiting=Gauge(
+                "socmon_batch_waiting_seconds",
+                "How long a stream stage has been retrying its current batch (0: not waiting)",
+                ["stage"],
+                registry=reg,
+                multiprocess_mode="livemax",
             ),
         )
 

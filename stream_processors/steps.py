@@ -2,8 +2,12 @@
 
 The Faust agents in `app.py` only take a batch from their topic, call one of these, send what
 the step produced and count it (`Step.count`), so the logic runs the same without a broker: a
-test hands a list of `Message` s in and reads the step's lists out. Every failure is data (a
-dead letter in `Step.dead`), never an exception that would drop the batch.
+test hands a list of `Message` s in and reads the step's lists out. A failure of one item is data
+(a dead letter in `Step.dead`); an index that cannot be reached raises `IndexUnavailable`, and the
+agent retries the whole batch, unacknowledged, until the index takes it.
+
+Routing runs on what the index step wrote (`Step.indexed`), not on the topic, so an alert is only
+ever raised for a post that is in the index.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class Step:
     taken: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     alert_kinds: list[str] = field(default_factory=list)
+    indexed: list[EnrichedPost] = field(default_factory=list)
+    """The posts the index stored (the index step only): what routing raises alerts for."""
 
     def parse(self, messages: Sequence[Message], model: type[T]) -> list[T]:
         """The messages that parse as `model`; each other one becomes a dead letter."""
@@ -94,11 +100,11 @@ def enrich(classifier: PostClassifier, messages: Sequence[Message]) -> Step:
     return step
 
 
-def route(lookalikes: LookalikeAccounts | None, messages: Sequence[Message]) -> Step:
-    """Enriched posts in, the alerts they raise out (keyed by alert id)."""
+def route(lookalikes: LookalikeAccounts | None, indexed: Sequence[EnrichedPost]) -> Step:
+    """The posts the index step stored (`Step.indexed`) in, the alerts they raise out (keyed by
+    alert id). Never the topic's messages: a post the index did not take raises no alert."""
     step = Step("route")
-    records = step.parse(messages, EnrichedPost)
-    for record in records:
+    for record in indexed:
         step.taken.append(record.post.platform)
         for alert in alerts_for(record, lookalikes):
             step.out.append((alert.alert_id.encode(), alert.to_bytes()))
@@ -109,8 +115,10 @@ def route(lookalikes: LookalikeAccounts | None, messages: Sequence[Message]) -> 
 
 def index(posts: PostStore, messages: Sequence[Message]) -> Step:
     """Enriched posts in, written to the index; a post the index refuses becomes a dead letter.
+    The posts it stored are in `Step.indexed`, for `route`.
 
-    Blocking (the index may be a remote server): the agent calls it in a thread."""
+    Blocking (the index may be a remote server): the agent calls it in a thread. An index that
+    cannot be reached raises `IndexUnavailable` (nothing is half-counted: the agent retries)."""
     step = Step("index")
     records = step.parse(messages, EnrichedPost)
     step.taken = [record.post.platform for record in records]
@@ -123,13 +131,15 @@ def index(posts: PostStore, messages: Sequence[Message]) -> Step:
             "index", f"index/{key}", item, f"index rejected the document: {reason}"
         )
         step.dead.append((letter, "rejected"))
-    step.passed = [record.post.platform for record in records if record.key not in failed]
+    step.indexed = [record for record in records if record.key not in failed]
+    step.passed = [record.post.platform for record in step.indexed]
     return step
 
 
 def store_dead_letters(letters: DeadLetterStore, messages: Sequence[Message]) -> list[str]:
     """Dead letters in, written to the index; one that is itself unreadable is kept as it came.
-    Returns the reasons of any the index refused (there is nowhere further to send them)."""
+    Returns the reasons of any the index refused (there is nowhere further to send them). An
+    index that cannot be reached raises `IndexUnavailable` (the agent retries)."""
     parsed: list[DeadLetter] = []
     for message in messages:
         try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from socmon.index.port import BulkResult
+from socmon.index.port import BulkResult, IndexUnavailable
 from socmon.index.sqlite import SqliteIndex
 from socmon.metrics import Metrics
 from socmon.records import Alert, DeadLetter, EnrichedPost, parse_record
@@ -52,13 +52,13 @@ def test_enrich_classifies_each_post_and_dead_letters_what_does_not_parse(
 def test_route_raises_the_alerts_of_each_post() -> None:
     concern = make_post("2", sentiment="concern", departments=("maternity",))
     plain = make_post("3")
-    step = steps.route(None, [message(concern), message(plain, 1), BROKEN])
+    step = steps.route(None, [concern, plain])
 
     alerts = [parse_record(Alert, value) for _, value in step.out]
     assert [a.kind for a in alerts] == ["concern"]
     assert [key for key, _ in step.out] == [alerts[0].alert_id.encode()]
     assert step.alert_kinds == ["concern"]
-    assert [cause for _, cause in step.dead] == ["invalid_record"]
+    assert step.dead == []
     assert step.passed == ["twitter", "twitter"]
 
 
@@ -68,6 +68,7 @@ def test_index_writes_the_posts(tmp_path: Path) -> None:
     try:
         step = steps.index(index, [message(make_post("4")), BROKEN])
         assert index.get_post("twitter:4") == make_post("4")
+        assert step.indexed == [make_post("4")]
         assert step.passed == ["twitter"]
         assert [cause for _, cause in step.dead] == ["invalid_record"]
     finally:
@@ -75,10 +76,41 @@ def test_index_writes_the_posts(tmp_path: Path) -> None:
 
 
 class RefusingPosts:
-    """A post store that refuses every post (as Elasticsearch refuses a malformed document)."""
+    """A post store that refuses every post (as Elasticsearch refuses a malformed document),
+    or only those whose keys it is given."""
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = set(keys)
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        return BulkResult(0, tuple((p.key, "mapper_parsing_exception") for p in posts))
+        refused = [p.key for p in posts if not self.keys or p.key in self.keys]
+        return BulkResult(
+            len(posts) - len(refused), tuple((key, "mapper_parsing_exception") for key in refused)
+        )
+
+
+def test_only_the_posts_the_index_stored_are_routed() -> None:
+    refused = make_post("7", sentiment="concern", departments=("maternity",))
+    stored = make_post("8", sentiment="concern", departments=("maternity",))
+    step = steps.index(RefusingPosts("twitter:7"), [message(refused), message(stored, 1)])  # type: ignore[arg-type]
+    assert step.indexed == [stored]
+
+    routed = steps.route(None, step.indexed)
+    assert [parse_record(Alert, value).post for _, value in routed.out] == [stored.post]
+    assert routed.taken == ["twitter"]
+
+
+class UnavailablePosts:
+    """A post store that cannot be reached (a locked SQLite file, Elasticsearch away)."""
+
+    def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
+        raise IndexUnavailable("database is locked")
+
+
+def test_an_unavailable_index_raises_instead_of_dead_lettering_the_batch() -> None:
+    # The agent waits and retries the whole batch; a dead letter would lose the post.
+    with pytest.raises(IndexUnavailable):
+        steps.index(UnavailablePosts(), [message(make_post("9"))])  # type: ignore[arg-type]
 
 
 def test_a_post_the_index_refuses_becomes_a_dead_letter_with_the_post() -> None:
@@ -92,6 +124,7 @@ def test_a_post_the_index_refuses_becomes_a_dead_letter_with_the_post() -> None:
     assert parse_record(EnrichedPost, letter.payload) == post
     assert step.taken == ["twitter"]
     assert step.passed == []
+    assert step.indexed == []
 
 
 def test_dead_letters_are_stored_and_an_unreadable_one_is_kept_as_it_came(tmp_path: Path) -> None:
@@ -112,11 +145,12 @@ def test_dead_letters_are_stored_and_an_unreadable_one_is_kept_as_it_came(tmp_pa
         index.close()
 
 
-def test_a_step_is_counted_in_the_stage_metrics() -> None:
+def test_a_step_is_counted_in_the_stage_metrics(classifier: PostClassifier) -> None:
     registry = CollectorRegistry()
     metrics = Metrics.create(registry)
     concern = make_post("6", sentiment="concern", departments=("maternity",))
-    steps.route(None, [message(concern), BROKEN]).count(metrics, 0.01)
+    steps.route(None, [concern]).count(metrics, 0.01)
+    steps.enrich(classifier, [BROKEN]).count(metrics, 0.01)
 
     def value(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -124,5 +158,5 @@ def test_a_step_is_counted_in_the_stage_metrics() -> None:
     assert value("socmon_items_in_total", stage="route", platform="twitter") == 1
     assert value("socmon_items_out_total", stage="route", platform="twitter") == 1
     assert value("socmon_alerts_total", kind="concern") == 1
-    assert value("socmon_deadletters_total", stage="route", reason="invalid_record") == 1
+    assert value("socmon_deadletters_total", stage="enrich", reason="invalid_record") == 1
     assert value("socmon_processing_seconds_count", stage="route") == 1
