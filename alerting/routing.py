@@ -9,6 +9,7 @@ communications team and is counted: never dropped.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,7 +50,9 @@ class RoutingDecision:
 
 
 def check_routes(settings: Settings) -> None:
-    """Raise `RoutingError` if a route names an unknown department (a typo would route nothing)."""
+    """Raise `RoutingError` if a route names an unknown department (a typo would route nothing)
+    or someone in `to:` who is neither a role, an e-mail address nor a name in
+    `alerting.directory` (a misspelt role would silently become a recipient)."""
     known = {d.id for d in settings.departments}
     unknown = sorted({r.department for r in settings.alerting.routes if r.department} - known)
     if unknown:
@@ -58,6 +61,18 @@ def check_routes(settings: Settings) -> None:
             f"known: {', '.join(sorted(known)) or '(none)'}"
         )
         raise RoutingError(msg)
+    directory = settings.alerting.directory
+    for number, route in enumerate(settings.alerting.routes):
+        for who in route.to:
+            if who in ROLES or "@" in who or who in directory:
+                continue
+            close = difflib.get_close_matches(who, [*ROLES, *directory], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"alerting.routes[{number}].to: {who!r} is not a role "
+                f"({', '.join(ROLES)}), an e-mail address or a name in alerting.directory{hint}"
+            )
+            raise RoutingError(msg)
 
 
 def rules_for(kind: str, department: str | None, routes: Iterable[Route]) -> list[Route]:

@@ -43,6 +43,15 @@ def index_or_exit(settings: Settings, setup: bool = True) -> Iterator[Index]:
     """The configured index (set up first unless `setup` is false), closed afterwards; when it
     cannot be opened or fails, print why (`socmon: cannot open the SQLite index at ...`) and
     exit 1."""
+    path = settings.sqlite_path
+    if not setup and settings.index.backend == "sqlite" and not path.exists():
+        # Reading commands never create an empty index (and a .socmon folder) where none was.
+        typer.echo(
+            f"socmon: no index at {path}: run `socmon up` first, or pass --data-dir with the "
+            "folder it used",
+            err=True,
+        )
+        raise typer.Exit(1)
     try:
         index = factory.open_index(settings)
     except IndexUnavailable as exc:
@@ -68,7 +77,11 @@ def setup_logging(level: str = "WARNING") -> None:
 
 def serve_stage_metrics(settings: Settings) -> None:
     """Serve /metrics for a stage process, unless the embedded supervisor serves them all."""
-    from socmon.metrics import multiprocess_enabled, serve_metrics
+    from socmon.metrics import MetricsUnavailable, multiprocess_enabled, serve_metrics
 
     if not multiprocess_enabled():
-        serve_metrics(settings.metrics.host, settings.metrics.port)
+        try:
+            serve_metrics(settings.metrics.host, settings.metrics.port)
+        except MetricsUnavailable as exc:
+            typer.echo(f"socmon: {exc}", err=True)
+            raise typer.Exit(2) from exc

@@ -29,17 +29,25 @@ def raw_json(raw: Any) -> str:
     return text
 
 
+MAX_PAYLOAD = 64_000
+"""The most of an item a dead letter keeps (characters): enough to see what it was, and a dead
+letter must fit a Kafka message however large the item was."""
+
+
 def as_payload(item: Any) -> str:
     """A dead letter's payload: text as it is, bytes decoded (bad bytes replaced), a record as
-    its JSON, anything else (a platform's parsed item) as JSON."""
+    its JSON, anything else (a platform's parsed item) as JSON; cut to `MAX_PAYLOAD`."""
     if isinstance(item, str):
-        return item
-    if isinstance(item, bytes | bytearray):
-        return bytes(item).decode("utf-8", "replace")
-    dump = getattr(item, "model_dump_json", None)
-    if callable(dump):
-        return str(dump())
-    return raw_json(item)
+        text = item
+    elif isinstance(item, bytes | bytearray):
+        text = bytes(item).decode("utf-8", "replace")
+    elif callable(dump := getattr(item, "model_dump_json", None)):
+        text = str(dump())
+    else:
+        text = raw_json(item)
+    if len(text) > MAX_PAYLOAD:
+        return f"{text[:MAX_PAYLOAD]}... [cut: {len(text):,} characters in all]"
+    return text
 
 
 def dead_letter(stage: Stage, origin: str, item: Any, reason: str) -> DeadLetter:

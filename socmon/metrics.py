@@ -133,10 +133,15 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+class MetricsUnavailable(RuntimeError):
+    """The ``/metrics`` port cannot be bound; the message names it and the fix."""
+
+
 def serve_metrics(host: str, port: int) -> int:
     """Serve ``/metrics`` of this process (or of every process, in multiprocess mode).
 
-    Returns the port actually bound (``port=0`` picks a free one).
+    Returns the port actually bound (``port=0`` picks a free one); raises `MetricsUnavailable`
+    when the port is taken or not allowed.
     """
     from prometheus_client import REGISTRY, start_http_server
 
@@ -146,7 +151,14 @@ def serve_metrics(host: str, port: int) -> int:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        msg = (
+            f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}; set metrics.port "
+            "(SOCMON_METRICS__PORT, or --metrics-port) to a free port, or 0 for any"
+        )
+        raise MetricsUnavailable(msg) from exc
     return int(server.server_port)
 
 

@@ -11,7 +11,15 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -33,6 +41,24 @@ AlertKind = Literal[
     "spike",
 ]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_TEXT = 100_000
+"""The longest post text kept (characters). Platforms allow far less (X 25,000, Facebook 63,206);
+a longer one is a broken item, and would not fit a Kafka message."""
+
+
+def _in_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        msg = f"a date from 2000 to 2099 is expected, not {moment.isoformat()}"
+        raise ValueError(msg)
+    return moment
+
+
+PostTime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""When a post was written: with a time zone, and in 2000-2099 (a date far outside is a broken
+item, and would break every page that shows it)."""
 
 SENTIMENTS: tuple[Sentiment, ...] = ("compliment", "concern", "neutral")
 
@@ -96,8 +122,8 @@ class Post(Record):
     kind: PostKind
     account: NonEmpty = Field(description="official account handle it concerns or was posted by")
     author: NonEmpty
-    text: str
-    created_at: AwareDatetime
+    text: str = Field(max_length=MAX_TEXT)
+    created_at: PostTime
     url: str | None = None
     media: tuple[Media, ...] = ()
     lang: str | None = None

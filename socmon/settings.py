@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from socmon.config import Section
+from socmon.config import SAFE_LOADER, Section
 from socmon.config.alerting import AlertingSettings
 from socmon.config.classifier import ClassifierSettings
 from socmon.config.connectors import ConnectorSettings
@@ -185,7 +185,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         msg = f"{where}: cannot read the config file: {exc.strerror}"
         raise ConfigError(msg) from exc
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

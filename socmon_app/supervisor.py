@@ -55,7 +55,7 @@ from socmon.broker import BrokerMissing, EmbeddedBroker, describe_exit, die_with
 from socmon.index.factory import open_index
 from socmon.index.port import IndexUnavailable
 from socmon.kafka import BrokerUnavailable, ensure_topics, pending_records
-from socmon.metrics import serve_metrics
+from socmon.metrics import MetricsUnavailable, serve_metrics
 from socmon.settings import Settings
 from socmon.topics import ALERTING_GROUP, STREAM_GROUP
 
@@ -417,7 +417,10 @@ class Supervisor:
         try:
             bootstrap = self._start_broker(logs)
             env = self._child_env(bootstrap)
-            metrics_port = serve_metrics(self.settings.metrics.host, self.settings.metrics.port)
+            try:
+                metrics_port = serve_metrics(self.settings.metrics.host, self.settings.metrics.port)
+            except MetricsUnavailable as exc:
+                raise SupervisorError(str(exc)) from exc
             self.say(f"metrics on http://{self.settings.metrics.host}:{metrics_port}/metrics")
             self._prepare_dashboard(env)
             self.children = self._children(logs)

@@ -250,6 +250,7 @@ def create_app(
         broker=brokers,
         processing_guarantee="at_least_once",
         store="memory://",
+        datadir=str(settings.data_dir / "faust"),  # not ./socmon-stream-data in the current folder
         web_enabled=False,
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,

@@ -24,6 +24,7 @@ from socmon.index.port import PostQuery
 from socmon.index.sqlite import SqliteIndex
 from socmon.sample import SAMPLE_PATH
 from tests.e2e_helpers import expected_from_replay, outbox_counts, pipeline_env, socmon
+from tests.faults.running import Up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -168,7 +169,7 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
     finally:
         if proc.poll() is None:
             proc.kill()
-    reader.join(5)
+    up.finish_reading(5)
     text = "".join(output)
     assert "restarting" in text
     assert sorted(indexed_keys(tmp_path)) == sorted(keys)
@@ -188,25 +189,8 @@ def test_a_broken_config_names_the_file_and_field_and_exits_non_zero(tmp_path):
 
 
 def test_up_serves_metrics_and_stops_cleanly_on_ctrl_c(tmp_path):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "socmon_app.cli",
-            "up",
-            "--data-dir",
-            str(tmp_path),
-            "--metrics-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=pipeline_env(),
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
-    reader.start()
+    up = Up("--data-dir", str(tmp_path))
+    proc, output = up.proc, up.lines
     keys, _ = expected_from_replay(SAMPLE_PATH)
     try:
         url = None
@@ -239,7 +223,7 @@ def test_up_serves_metrics_and_stops_cleanly_on_ctrl_c(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    reader.join(5)
+    up.finish_reading(5)
     text = "".join(output)
     assert "stopping" in text
     assert "Traceback" not in text

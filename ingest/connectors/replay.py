@@ -21,14 +21,21 @@ from socmon.records import DeadLetter, Post, describe_validation_error
 
 REPLAY_FIELDS = {"platform", "id", "kind", "account", "author", "text", "created_at"}
 OPTIONAL_FIELDS = {"url", "media", "lang", "in_reply_to"}
+MAX_LINE = 1_000_000  # characters: a post is at most MAX_TEXT of text, plus its fields
 
 
 def parse_replay_line(line: str, origin: str) -> Post | DeadLetter:
     """One line of a replay file to a `Post`, or a `DeadLetter` saying what is wrong."""
+    if len(line) > MAX_LINE:
+        return _reject(
+            f"line too long: {len(line):,} characters (at most {MAX_LINE:,})", origin, line
+        )
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as exc:
         return _reject(f"not valid JSON: {exc.msg} at column {exc.colno}", origin, line)
+    except RecursionError:
+        return _reject("not valid JSON: nested too deeply", origin, line)
     if not isinstance(obj, dict):
         return _reject(f"expected a JSON object, got {type(obj).__name__}", origin, line)
     missing = sorted(REPLAY_FIELDS - obj.keys())
@@ -65,12 +72,19 @@ class ReplayConnector(Connector):
         posts: list[Post] = []
         rejects: list[DeadLetter] = []
         lineno = start
-        with self.path.open(encoding="utf-8", errors="replace") as fh:
-            for lineno, line in enumerate(fh, start=1):
+        with self.path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
                 if lineno <= start:
                     continue
+                origin = f"{self.path}:{lineno}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    reason = f"not valid UTF-8 at byte {exc.start + 1} of the line"
+                    rejects.append(_reject(reason, origin, raw.decode("utf-8", "replace")))
+                    line = ""
                 if line.strip():
-                    item = parse_replay_line(line.rstrip("\n"), f"{self.path}:{lineno}")
+                    item = parse_replay_line(line.rstrip("\r\n"), origin)
                     if isinstance(item, Post):
                         posts.append(item)
                     else:

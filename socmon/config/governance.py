@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from socmon.config import Section, TimeZoneName
+from socmon.config import SAFE_LOADER, Section, TimeZoneName
 from socmon.records import Platform
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -127,7 +127,7 @@ def read_register_file(path: Path) -> list[OfficialAccount]:
         msg = f"{path}: cannot read the register file: {exc.strerror}"
         raise RegisterFileError(msg) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -198,3 +198,18 @@ def test_an_unsure_concern_goes_now_to_communications_only():
     decision = route_alert(make_post_alert("unsure_concern", ("maternity",)), SETTINGS)
     assert [recipient for recipient, _ in told(decision)] == [COMMS]
     assert decision.digest() == []
+
+
+def test_a_misspelt_role_is_a_configuration_error_naming_the_fix(tmp_path):
+    settings = make_settings(tmp_path, routes=[{"kind": "abuse", "to": ["comunications"]}])
+    with pytest.raises(RoutingError, match=r"routes\[0\]\.to: 'comunications'.*'communications'"):
+        check_routes(settings)
+
+
+def test_addresses_and_directory_names_are_accepted_in_to(tmp_path):
+    settings = make_settings(
+        tmp_path,
+        directory={"Head of Estates": "estates-head@northbrook.nhs.example"},
+        routes=[{"kind": "abuse", "to": ["press@northbrook.nhs.example", "Head of Estates"]}],
+    )
+    check_routes(settings)

@@ -32,6 +32,10 @@ def cli(backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunne
     """A runner whose commands open the test's index (the factory patched to the backend)."""
     monkeypatch.setattr("socmon.index.factory.open_index", lambda settings: backend.opener())
     monkeypatch.setenv("SOCMON_DATA_DIR", str(tmp_path / "data"))
+    # the settings name the test's index, so the commands find one where they look
+    monkeypatch.setenv("SOCMON_INDEX__BACKEND", backend.name)
+    if backend.name == "sqlite":
+        monkeypatch.setenv("SOCMON_INDEX__SQLITE_PATH", str(tmp_path / "socmon.db"))
     return CliRunner()
 
 

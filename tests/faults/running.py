@@ -34,6 +34,10 @@ class Up:
         for line in self.proc.stdout:
             self.lines.append(line)
 
+    def finish_reading(self, timeout: float = 5.0) -> None:
+        """Wait for the rest of the output (after the process ended)."""
+        self._reader.join(timeout)
+
     @property
     def text(self) -> str:
         return "".join(self.lines)

@@ -18,8 +18,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +34,8 @@ from socmon.sample import SAMPLE_PATH
 from socmon.settings import load_settings
 from socmon.topics import ALERTING_GROUP, STREAM_GROUP
 from tests.broker import read_topic
-from tests.e2e_helpers import expected_from_replay, pipeline_env, socmon
+from tests.e2e_helpers import expected_from_replay, socmon
+from tests.faults.running import Up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -117,27 +116,8 @@ def test_a_replay_under_a_locked_index_loses_nothing_and_alerts_only_indexed_pos
     db = tmp_path / "socmon.db"
     worker_log = tmp_path / "logs" / "worker.log"
 
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "socmon_app.cli",
-            "up",
-            "--replay",
-            str(probe),
-            "--data-dir",
-            str(tmp_path),
-            "--metrics-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=pipeline_env(),
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
-    reader.start()
+    up = Up("--replay", str(probe), "--data-dir", str(tmp_path))
+    proc, output = up.proc, up.lines
     locker: sqlite3.Connection | None = None
     try:
         bootstrap = ""
@@ -225,7 +205,7 @@ def test_a_replay_under_a_locked_index_loses_nothing_and_alerts_only_indexed_pos
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    reader.join(5)
+    up.finish_reading(5)
     text = "".join(output)
 
     index = SqliteIndex(db)

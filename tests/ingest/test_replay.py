@@ -96,3 +96,45 @@ def test_the_connector_reads_in_batches_and_resumes_from_its_checkpoint(tmp_path
     write_lines(path, 3, start=25)
     more = connector.poll(third.checkpoint)
     assert [p.post_id for p in more.posts] == ["25", "26", "27"]
+
+
+def test_deeply_nested_json_is_a_dead_letter_not_a_crash():
+    letter = parse_replay_line("[" * 100_000 + "]" * 100_000, "f.jsonl:4")
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason == "not valid JSON: nested too deeply"
+    assert len(letter.payload) < 70_000  # cut, so the dead letter fits a Kafka message
+
+
+def test_a_huge_post_is_a_dead_letter_with_its_size():
+    line = json.dumps(GOOD | {"text": "x" * 2_000_000})
+    letter = parse_replay_line(line, "f.jsonl:5")
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason.startswith("line too long: 2,000,")
+    assert letter.payload.endswith("characters in all]")
+
+
+def test_post_text_is_bounded():
+    letter = parse_replay_line(json.dumps(GOOD | {"text": "y" * 100_001}), "f.jsonl:6")
+    assert isinstance(letter, DeadLetter)
+    assert "text" in letter.reason
+
+
+def test_a_date_outside_2000_to_2099_is_a_dead_letter():
+    for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1999-12-31T23:59Z"):
+        letter = parse_replay_line(json.dumps(GOOD | {"created_at": when}), "f.jsonl:7")
+        assert isinstance(letter, DeadLetter), when
+        assert "2000 to 2099" in letter.reason
+
+
+def test_invalid_utf8_is_a_dead_letter_and_the_rest_of_the_file_goes_on(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    good = json.dumps(GOOD).encode()
+    bad = json.dumps(GOOD | {"id": "9"}).encode().replace(b"staff", b"st\xffaff")
+    path.write_bytes(good + b"\n" + bad + b"\n" + json.dumps(GOOD | {"id": "8"}).encode() + b"\n")
+    fetched = ReplayConnector(path).poll(None)
+    assert [p.post_id for p in fetched.posts] == ["123", "8"]
+    [letter] = fetched.rejects
+    assert letter.origin == f"{path}:2"
+    assert letter.reason.startswith("not valid UTF-8 at byte ")
+    assert "\ufffd" in letter.payload
+    assert fetched.checkpoint == "3"
