@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         # The environment wins over the YAML file (passed as init values).
         return (env_settings, init_settings)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            msg = f"{value} is a file, not a folder: give data_dir (or --data-dir) a folder"
+            raise ValueError(msg)
+        return value
+
     @field_validator("departments")
     @classmethod
     def _unique_departments(cls, value: list[Department]) -> list[Department]:

@@ -15,11 +15,16 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
 ) -> None:
     """Run the Faust stream processors (enrich, index, route) until stopped."""
+    from socmon.index.port import IndexUnavailable
     from stream_processors.worker import run_worker
 
     settings = settings_or_exit(config)
     serve_stage_metrics(settings)
-    run_worker(settings, loglevel=loglevel)
+    try:
+        run_worker(settings, loglevel=loglevel)
+    except IndexUnavailable as exc:  # at start: the index is set up before the agents run
+        typer.echo(f"socmon: cannot start the stream worker: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def classify(config: ConfigOpt = None) -> None:

@@ -80,3 +80,10 @@ def test_a_secret_from_the_environment_reaches_a_nested_section(monkeypatch):
     token = load_settings().connectors.twitter.bearer_token
     assert token is not None
     assert token.get_secret_value() == "abc123"
+
+
+def test_a_data_dir_that_is_a_file_is_a_configuration_error(tmp_path):
+    afile = tmp_path / "not-a-folder"
+    afile.write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        load_settings(None, data_dir=afile)
