@@ -195,3 +195,24 @@ def describe_exit(returncode: int | None) -> str:
     if returncode < 0:
         return f"died (signal {-returncode})"
     return f"exited with code {returncode}"
+
+
+ADDRESS_FILE = "broker.address"
+"""Written in the data folder by `socmon up` while its broker runs, so that other commands
+started on the same data folder (`socmon accounts sweep`, `socmon ingest`) find the broker."""
+
+
+def write_address(data_dir: Path, bootstrap: str) -> None:
+    (data_dir / ADDRESS_FILE).write_text(bootstrap + "\n", encoding="utf-8")
+
+
+def remove_address(data_dir: Path) -> None:
+    (data_dir / ADDRESS_FILE).unlink(missing_ok=True)
+
+
+def embedded_address(data_dir: Path) -> str | None:
+    """The address of the broker `socmon up` started on `data_dir`, if it is running."""
+    try:
+        return (data_dir / ADDRESS_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -4,6 +4,7 @@ with a clear error, opening the index, logging set-up."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +13,10 @@ from typing import Annotated
 
 import typer
 
+from socmon.broker import embedded_address
 from socmon.index import factory
 from socmon.index.port import Index, IndexUnavailable
-from socmon.settings import ConfigError, Settings, load_settings
+from socmon.settings import ConfigError, KafkaSettings, Settings, load_settings
 
 ConfigOpt = Annotated[
     Path | None,
@@ -29,13 +31,24 @@ DataDirOpt = Annotated[
 
 
 def settings_or_exit(config: Path | None, data_dir: Path | None = None) -> Settings:
-    """Load settings, or print what is wrong (file, field, problem) and exit 2."""
+    """Load settings, or print what is wrong (file, field, problem) and exit 2.
+
+    While `socmon up` runs on the same data folder, its embedded broker is the one to talk to,
+    unless the broker is named in the environment or the config names another than the default.
+    """
     try:
         overrides = {"data_dir": data_dir} if data_dir else {}
-        return load_settings(config, **overrides)
+        settings = load_settings(config, **overrides)
     except ConfigError as exc:
         typer.echo(f"socmon: configuration error in {exc}", err=True)
         raise typer.Exit(2) from exc
+    embedded = embedded_address(settings.data_dir)
+    named = "SOCMON_KAFKA__BOOTSTRAP_SERVERS" in os.environ
+    default = KafkaSettings.model_fields["bootstrap_servers"].default
+    if embedded and not named and settings.kafka.bootstrap_servers == default:
+        kafka = settings.kafka.model_copy(update={"bootstrap_servers": embedded})
+        settings = settings.model_copy(update={"kafka": kafka})
+    return settings
 
 
 @contextmanager

@@ -51,7 +51,15 @@ from typing import IO, TextIO
 
 from kafka.errors import KafkaError
 
-from socmon.broker import BrokerMissing, EmbeddedBroker, describe_exit, die_with_parent, free_port
+from socmon.broker import (
+    BrokerMissing,
+    EmbeddedBroker,
+    describe_exit,
+    die_with_parent,
+    free_port,
+    remove_address,
+    write_address,
+)
 from socmon.index.factory import open_index
 from socmon.index.port import IndexUnavailable
 from socmon.kafka import BrokerUnavailable, ensure_topics, pending_records
@@ -457,6 +465,7 @@ class Supervisor:
         finally:
             if self.broker is not None and self.guard is not None:
                 self.guard.watch(self.broker.process.pid)
+        write_address(self.data_dir, bootstrap)
         self.say(
             f"embedded Kafka-protocol broker (Tansu) on {bootstrap} "
             f"(pid {self.broker.process.pid}), topics {', '.join(kafka.topics.all())}"
@@ -795,6 +804,7 @@ class Supervisor:
         if self.broker is not None and self.broker.running():
             self.say("stopping the broker")
             self.broker.stop()
+        remove_address(self.data_dir)
         if self._broker_log is not None:
             self._broker_log.close()
         if self.guard is not None:

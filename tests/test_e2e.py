@@ -218,8 +218,13 @@ def test_up_serves_metrics_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert 'socmon_items_out_total{platform="twitter",stage="ingest"}' in body
         assert "socmon_processing_seconds_bucket" in body
         assert "socmon_deadletters_total" in body
+        # other commands on this data folder find the running broker: the one `up` printed
+        broker = re.search(r"\(Tansu\) on (\S+)", "".join(output))
+        assert broker
+        assert (tmp_path / "broker.address").read_text().strip() == broker.group(1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
+        assert not (tmp_path / "broker.address").exists()
     finally:
         if proc.poll() is None:
             proc.kill()
