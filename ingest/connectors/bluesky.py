@@ -520,7 +520,6 @@ class BlueskySource(PagedSource[FeedItem, FeedCursor]):
     cursor_type = FeedCursor
     # The page cursor is saved: a walk cut short by a rate limit goes on from it later.
     keeps_pages_when_rate_limited = True
-    malformed = MALFORMED
 
     def __init__(
         self,

@@ -301,7 +301,6 @@ class MastodonSource(PagedSource[Any, MinId]):
     cursor_type = MinId
     # Paging forwards, a poll cut short by a rate limit goes on from the last page it read.
     keeps_pages_when_rate_limited = True
-    malformed = (KeyError, TypeError, AttributeError, ValueError)
 
     def __init__(
         self,

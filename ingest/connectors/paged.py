@@ -79,9 +79,10 @@ class PagedSource(Connector, Generic[ItemT, CursorT]):
     item (X, the Graph API) would skip the pages it has not read, so there the limit fails the
     whole poll and the next one starts again from the old checkpoint."""
 
-    malformed: tuple[type[Exception], ...] = ()
+    malformed: tuple[type[Exception], ...] = (KeyError, TypeError, AttributeError, ValueError)
     """Exceptions of `to_post` that mean "this item has an unexpected shape": they dead-letter the
-    item as ``unexpected item: ...`` instead of failing the poll. `Rejected` always dead-letters."""
+    item as ``unexpected item: ...`` instead of failing the poll, so one odd item from a platform
+    never stops the others. `Rejected` always dead-letters."""
 
     @abstractmethod
     def pages(self, start: CursorT) -> Iterator[Page[ItemT, CursorT]]:
