@@ -9,12 +9,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from alerting.render import dashboard_link
 from socmon.metrics import Metrics
 from socmon.settings import load_settings
 
@@ -31,7 +34,17 @@ K8S = DEPLOY / "k8s"
 
 # The Debian package that ships each tool (.ci/run installs them).
 TOOL_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
-SOCMON_SERVICES = {"index-setup", "worker", "ingest", "alerting"}
+SOCMON_SERVICES = {"index-setup", "worker", "ingest", "alerting", "dashboard"}
+# The long-running socmon processes that serve /metrics on metrics.port.
+METRICS_SERVICES = {"worker", "ingest", "alerting"}
+DASHBOARD_PORT = 8050  # inside the container; the command sets it
+# The one variable (deploy/.env) that alert links are built from, and where socmon reads it.
+PUBLIC_URL_VARIABLE = "DASHBOARD_PUBLIC_URL"
+DASHBOARD_URL_ENV = "SOCMON_ORGANISATION__DASHBOARD_URL"
+# Kubernetes: the ConfigMap key holding the same public address.
+DASHBOARD_URL_KEY = "dashboard-url"
+# Secret keys a pod cannot run without; every other credential is optional.
+REQUIRED_SECRET_KEYS = {"elasticsearch-password", "dashboard-session-secret"}
 CONFIG_PATH_IN_CONTAINER = "/etc/socmon/config.yaml"
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|KEY", re.IGNORECASE)
 # ${VAR}, ${VAR:-default}, ${VAR:?message}: a reference to the environment, never a value.
@@ -379,8 +392,15 @@ def test_every_k8s_manifest_has_api_version_kind_and_name(manifests: list[dict[s
 def test_k8s_deployments_have_the_intended_replicas(manifests: list[dict[str, Any]]) -> None:
     deployments = _by_kind(manifests, "Deployment")
     replicas = {name: d["spec"]["replicas"] for name, d in deployments.items()}
-    assert replicas == {"socmon-worker": 2, "socmon-ingest": 1, "socmon-alerting": 1}
-    assert deployments["socmon-ingest"]["spec"]["strategy"]["type"] == "Recreate"
+    assert replicas == {
+        "socmon-worker": 2,
+        "socmon-ingest": 1,
+        "socmon-alerting": 1,
+        "socmon-dashboard": 1,
+    }
+    # A ReadWriteOnce volume: the old pod must be gone before the new one mounts it.
+    for name in ("socmon-ingest", "socmon-alerting"):
+        assert deployments[name]["spec"]["strategy"]["type"] == "Recreate", name
     assert "socmon-index-setup" in _by_kind(manifests, "Job")
 
 
@@ -398,7 +418,7 @@ def test_k8s_pods_reference_only_defined_config_and_secrets(
     secrets = _by_kind(manifests, "Secret")
     claims = set(_by_kind(manifests, "PersistentVolumeClaim"))
     workloads = [m for m in manifests if m["kind"] in {"Deployment", "Job"}]
-    assert len(workloads) == 4
+    assert len(workloads) == 5
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         for volume in pod.get("volumes", []):
@@ -412,6 +432,11 @@ def test_k8s_pods_reference_only_defined_config_and_secrets(
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
                     assert ref["key"] in secrets[ref["name"]]["stringData"], env["name"]
+                map_ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if map_ref:
+                    assert map_ref["name"] in config_maps, env["name"]
+                    config_map = _by_kind(manifests, "ConfigMap")[map_ref["name"]]
+                    assert map_ref["key"] in config_map["data"], env["name"]
 
 
 def test_k8s_secret_is_a_template_without_values(manifests: list[dict[str, Any]]) -> None:
@@ -457,3 +482,277 @@ def test_config_example_loads_with_the_environment_compose_sets(
     settings = load_settings(CONFIG_EXAMPLE)
     assert settings.index.elasticsearch_password is not None
     assert settings.index.elasticsearch_password.get_secret_value() == "placeholder"
+
+
+# --- The dashboard, probes, volumes, optional secrets, the public URL (issue point 8) -------
+
+
+def _containers(manifests: list[dict[str, Any]], kind: str = "Deployment") -> list[tuple[str, Any]]:
+    return [
+        (f"{m['metadata']['name']}/{c['name']}", c)
+        for m in manifests
+        if m["kind"] == kind
+        for c in m["spec"]["template"]["spec"]["containers"]
+    ]
+
+
+def _env_refs(container: dict[str, Any], ref_kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        env["name"]: env["valueFrom"][ref_kind]
+        for env in container.get("env", [])
+        if ref_kind in env.get("valueFrom", {})
+    }
+
+
+def _option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def _is_kibana_or_local(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return (
+        parts.port == 5601
+        or "kibana" in host
+        or host in {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+        or host.startswith("127.")
+    )
+
+
+def _mounted_on(path: Path, mounts: dict[str, str]) -> str | None:
+    """The volume (by name) mounted at path or one of its parents, if any."""
+    for mount_path, volume in mounts.items():
+        if path == Path(mount_path) or Path(mount_path) in path.parents:
+            return volume
+    return None
+
+
+def test_is_kibana_or_local_tells_the_addresses_apart() -> None:
+    assert _is_kibana_or_local("http://localhost:5601")
+    assert _is_kibana_or_local("https://kibana.trust.nhs.example")
+    assert _is_kibana_or_local("http://127.0.0.1:8050")
+    assert not _is_kibana_or_local("https://socmon.trust.nhs.example")
+
+
+def test_compose_runs_the_dashboard_on_localhost_with_a_healthcheck(
+    compose: dict[str, Any],
+) -> None:
+    dashboard = compose["services"]["dashboard"]
+    command = dashboard["command"]
+    assert command[0] == "dashboard"
+    assert _option(command, "--host") == "0.0.0.0"
+    assert int(_option(command, "--port")) == DASHBOARD_PORT
+    assert dashboard["ports"] == [
+        f"127.0.0.1:${{DASHBOARD_PORT:-{DASHBOARD_PORT}}}:{DASHBOARD_PORT}"
+    ]
+    assert f"http://127.0.0.1:{DASHBOARD_PORT}/healthz" in " ".join(
+        dashboard["healthcheck"]["test"]
+    )
+    secret = _environment(dashboard)["SOCMON_DASHBOARD__SESSION_SECRET"]
+    assert secret.startswith("${DASHBOARD_SESSION_SECRET:?"), "the session secret is required"
+    # Users log in with their own accounts, not as the Elasticsearch superuser.
+    assert load_settings(CONFIG_EXAMPLE).dashboard.auth == "local"
+
+
+def test_compose_checks_the_metrics_endpoint_of_every_socmon_process(
+    compose: dict[str, Any],
+) -> None:
+    port = load_settings(CONFIG_EXAMPLE).metrics.port
+    for name in METRICS_SERVICES:
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        assert f"http://127.0.0.1:{port}/metrics" in test, name
+
+
+def test_k8s_runs_the_dashboard_behind_a_service(manifests: list[dict[str, Any]]) -> None:
+    deployment = _by_kind(manifests, "Deployment")["socmon-dashboard"]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["args"][0] == "dashboard"
+    assert _option(container["args"], "--host") == "0.0.0.0"
+    port = int(_option(container["args"], "--port"))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    service = _by_kind(manifests, "Service")["socmon-dashboard"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    for service_port in service["spec"]["ports"]:
+        assert ports[service_port["targetPort"]] == port
+    secrets = _env_refs(container, "secretKeyRef")
+    assert secrets["SOCMON_DASHBOARD__SESSION_SECRET"]["key"] == "dashboard-session-secret"
+
+
+def test_every_k8s_container_has_liveness_and_readiness_probes(
+    manifests: list[dict[str, Any]],
+) -> None:
+    metrics_port = load_settings(CONFIG_EXAMPLE).metrics.port
+    containers = _containers(manifests)
+    assert len(containers) == 4
+    for name, container in containers:
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        for probe in ("livenessProbe", "readinessProbe"):
+            get = container[probe]["httpGet"]
+            port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
+            if name.startswith("socmon-dashboard/"):
+                assert (get["path"], port) == ("/healthz", DASHBOARD_PORT), name
+            else:
+                assert (get["path"], port) == ("/metrics", metrics_port), name
+    # The one-shot Job has no endpoint to ask: it runs to completion and is not probed.
+    assert [name for name, _ in _containers(manifests, "Job")] == ["socmon-index-setup/index-setup"]
+
+
+def test_every_optional_credential_is_an_optional_secret_reference(
+    manifests: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: set[str] = set()
+    for name, container in _containers(manifests) + _containers(manifests, "Job"):
+        for env_name, ref in _env_refs(container, "secretKeyRef").items():
+            seen.add(ref["key"])
+            required = ref["key"] in REQUIRED_SECRET_KEYS
+            assert ref.get("optional", False) is not required, f"{name}: {env_name}"
+            monkeypatch.setenv(env_name, "placeholder")
+    assert seen == set(_by_kind(manifests, "Secret")["socmon-secrets"]["stringData"])
+    # Every variable is a settings field (the sections forbid extras), and every platform's
+    # credential and every channel's is among them.
+    settings = load_settings(CONFIG_EXAMPLE)
+    connectors, alerting = settings.connectors, settings.alerting
+    for credential in (
+        connectors.twitter.bearer_token,
+        connectors.facebook.page_access_token,
+        connectors.bluesky.app_password,
+        connectors.mastodon.access_token,
+        alerting.smtp.password,
+        alerting.teams.webhook_url,
+        alerting.slack.webhook_url,
+        alerting.webhook.url,
+        alerting.webhook.secret,
+        settings.dashboard.session_secret,
+        settings.index.elasticsearch_password,
+    ):
+        assert credential is not None
+        assert credential.get_secret_value() == "placeholder"
+
+
+def test_the_outbox_and_checkpoints_are_on_volumes_in_compose(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    for key, value in _environment(services["alerting"]).items():
+        if key.startswith("SOCMON_"):
+            default = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+            monkeypatch.setenv(key, default.group(1) if default else "placeholder")
+    settings = load_settings(CONFIG_EXAMPLE)
+    named = set(compose["volumes"])
+    for name, path in (("alerting", settings.outbox_path), ("ingest", settings.data_dir)):
+        mounts = {}
+        for volume in services[name]["volumes"]:
+            source, target = volume.split(":")[:2]
+            mounts[target] = source
+        volume = _mounted_on(path, mounts)
+        assert volume in named, f"{name}: {path} is not on a named volume"
+    assert settings.outbox_path == settings.data_dir / "outbox.jsonl"
+
+
+def test_the_outbox_and_checkpoints_are_on_volumes_in_k8s(
+    manifests: list[dict[str, Any]],
+) -> None:
+    settings = load_settings(CONFIG_EXAMPLE)
+    claims = set(_by_kind(manifests, "PersistentVolumeClaim"))
+    deployments = _by_kind(manifests, "Deployment")
+    for name, path in (
+        ("socmon-alerting", settings.outbox_path),
+        ("socmon-ingest", settings.data_dir),
+    ):
+        pod = deployments[name]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        volume = _mounted_on(path, mounts)
+        assert volume is not None, f"{name}: {path} is on no volume"
+        assert volumes[volume]["persistentVolumeClaim"]["claimName"] in claims, name
+        # The volume is written by the non-root user.
+        assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"], name
+
+
+def test_alert_links_come_from_one_public_url_in_compose(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    values = {_environment(services[name]).get(DASHBOARD_URL_ENV) for name in SOCMON_SERVICES}
+    (value,) = values
+    # Required, without a default: compose stops naming the variable when it is unset.
+    assert value is not None
+    assert value.startswith(f"${{{PUBLIC_URL_VARIABLE}:?")
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert set(re.findall(r"SOCMON_ORGANISATION__DASHBOARD_URL\s*:", text)) == {
+        f"{DASHBOARD_URL_ENV}:"
+    }
+    assert text.count(f"{DASHBOARD_URL_ENV}:") == 1
+    assert f"{PUBLIC_URL_VARIABLE}=" in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    # The variable is what alerts link to, whatever the config file or the dashboard port say.
+    public = "https://socmon.trust.nhs.example"
+    monkeypatch.setenv(DASHBOARD_URL_ENV, public)
+    monkeypatch.setenv("SOCMON_DASHBOARD__PORT", "9999")
+    settings = load_settings(CONFIG_EXAMPLE)
+    post = SimpleNamespace(key="twitter:123")
+    link = dashboard_link(settings, cast(Any, SimpleNamespace(post=post)))
+    assert link == f"{public}/posts/twitter:123"
+
+
+def test_alert_links_come_from_one_public_url_in_k8s(manifests: list[dict[str, Any]]) -> None:
+    config_map = _by_kind(manifests, "ConfigMap")["socmon-config"]
+    for name, container in _containers(manifests):
+        ref = _env_refs(container, "configMapKeyRef").get(DASHBOARD_URL_ENV)
+        assert ref == {"name": "socmon-config", "key": DASHBOARD_URL_KEY}, name
+        assert DASHBOARD_URL_ENV not in {e["name"] for e in container["env"] if "value" in e}
+    url = config_map["data"][DASHBOARD_URL_KEY]
+    assert url.startswith("https://")
+    assert not _is_kibana_or_local(url)
+
+
+def test_the_example_dashboard_url_is_not_kibana() -> None:
+    url = load_settings(CONFIG_EXAMPLE).organisation.dashboard_url
+    assert url.startswith("https://")
+    assert not _is_kibana_or_local(url)
+
+
+def test_compose_interpolation_is_well_formed(compose: dict[str, Any]) -> None:
+    """What `docker compose config` checks of the variables, by parsing; and the real thing when
+    the Compose plugin is installed (it is not needed for the rest of the suite)."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    uses = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
+    assert uses
+    required: set[str] = set()
+    for use in uses:
+        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])(.*))?", use)
+        assert match, f"malformed ${{{use}}}"
+        if match.group(2) in {":?", "?"}:
+            required.add(match.group(1))
+    # A lone `$` would be read as a variable: scripts must write `$$`.
+    assert not re.search(r"(?<!\$)\$(?![{$])", text.replace("$$", ""))
+    example = {
+        line.split("=", 1)[0]
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    assert {PUBLIC_URL_VARIABLE, "DASHBOARD_SESSION_SECRET"} <= required
+    assert required <= example, "every required variable is in .env.example"
+    docker = shutil.which("docker")
+    has_compose = (
+        docker is not None
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=30, check=False
+        ).returncode
+        == 0
+    )
+    if has_compose:
+        assert docker is not None
+        env = {**os.environ, **{name: "placeholder" for name in required}}
+        env[PUBLIC_URL_VARIABLE] = "https://socmon.trust.nhs.example"
+        result = subprocess.run(
+            [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
