@@ -97,8 +97,9 @@ class OrganisationSettings(Section):
 class Settings(BaseSettings):
     """Everything socmon reads at start-up."""
 
+    # An empty variable is not set (compose passes ${TOKEN:-} as ""): the default applies.
     model_config = SettingsConfigDict(
-        env_prefix="SOCMON_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="SOCMON_", env_nested_delimiter="__", extra="forbid", env_ignore_empty=True
     )
 
     data_dir: Path = Path(".socmon")

@@ -87,3 +87,11 @@ def test_a_data_dir_that_is_a_file_is_a_configuration_error(tmp_path):
     afile.write_text("x")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
         load_settings(None, data_dir=afile)
+
+
+def test_an_empty_environment_variable_counts_as_not_set(monkeypatch):
+    monkeypatch.setenv("SOCMON_DASHBOARD__SESSION_SECRET", "")
+    monkeypatch.setenv("SOCMON_METRICS__PORT", "")
+    settings = load_settings(None)
+    assert settings.dashboard.session_secret is None
+    assert settings.metrics.port == load_settings(None, metrics={}).metrics.port
