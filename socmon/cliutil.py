@@ -86,6 +86,9 @@ def setup_logging(level: str = "WARNING") -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # The Elasticsearch client logs every retried request with its traceback; the index adapter
+    # says in one line what failed once the retries are spent.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 def serve_stage_metrics(settings: Settings) -> None:

@@ -470,9 +470,12 @@ class Supervisor:
             f"embedded Kafka-protocol broker (Tansu) on {bootstrap} "
             f"(pid {self.broker.process.pid}), topics {', '.join(kafka.topics.all())}"
         )
-        index = open_index(self.settings)
-        index.setup()
-        index.close()
+        try:
+            index = open_index(self.settings)
+            index.setup()
+            index.close()
+        except IndexUnavailable as exc:
+            raise SupervisorError(str(exc)) from exc
         self.say(f"index: {self.settings.index.backend} at {self._index_location()}")
         return bootstrap
 

@@ -40,6 +40,9 @@ class Month:
         if not found or not 1 <= int(found.group(2)) <= 12:
             msg = f"a month is written YYYY-MM, like 2026-10; got {text!r}"
             raise ValueError(msg)
+        if not 2000 <= int(found.group(1)) <= 2099:
+            msg = f"a report is for a month of 2000 to 2099 (the years posts carry); got {text!r}"
+            raise ValueError(msg)
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod

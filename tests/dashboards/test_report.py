@@ -376,6 +376,9 @@ def test_months_know_their_bounds_and_neighbours() -> None:
     for bad in ("2026-13", "26-10", "2026/10"):
         with pytest.raises(ValueError, match="YYYY-MM"):
             Month.parse(bad)
+    for far in ("0001-01", "9999-12"):
+        with pytest.raises(ValueError, match="2000 to 2099"):
+            Month.parse(far)
 
 
 def test_theme_words_drop_links_handles_numbers_and_stop_words() -> None:
