@@ -169,7 +169,7 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
     finally:
         if proc.poll() is None:
             proc.kill()
-    up.finish_reading(5)
+    reader.join(5)
     text = "".join(output)
     assert "restarting" in text
     assert sorted(indexed_keys(tmp_path)) == sorted(keys)
