@@ -68,8 +68,7 @@ class Step:
             try:
                 records.append(parse_record(model, message.value))
             except RecordError as exc:
-                payload = message.value.decode("utf-8", "replace")
-                letter = dead_letter(self.stage, message.origin, payload, exc.reason)
+                letter = dead_letter(self.stage, message.origin, message.value, exc.reason)
                 self.dead.append((letter, "invalid_record"))
         return records
 
@@ -145,8 +144,7 @@ def store_dead_letters(letters: DeadLetterStore, messages: Sequence[Message]) ->
         try:
             parsed.append(parse_record(DeadLetter, message.value))
         except RecordError as exc:
-            payload = message.value.decode("utf-8", "replace")
             reason = f"unreadable dead letter: {exc.reason}"
-            parsed.append(dead_letter("index", message.origin, payload, reason))
+            parsed.append(dead_letter("index", message.origin, message.value, reason))
     result = letters.record_deadletters(parsed)
     return [f"{key}: {reason}" for key, reason in result.failed]

@@ -51,7 +51,7 @@ def parse_replay_line(line: str, origin: str) -> Post | DeadLetter:
         return _reject(describe_validation_error(exc), origin, line)
 
 
-def _reject(reason: str, origin: str, line: str) -> DeadLetter:
+def _reject(reason: str, origin: str, line: str | bytes) -> DeadLetter:
     return dead_letter("ingest", origin, line, reason)
 
 
@@ -81,7 +81,7 @@ class ReplayConnector(Connector):
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     reason = f"not valid UTF-8 at byte {exc.start + 1} of the line"
-                    rejects.append(_reject(reason, origin, raw.decode("utf-8", "replace")))
+                    rejects.append(_reject(reason, origin, raw))
                     line = ""
                 if line.strip():
                     item = parse_replay_line(line.rstrip("\r\n"), origin)
