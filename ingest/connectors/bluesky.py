@@ -501,10 +501,6 @@ class Normaliser:
 # --- connectors ------------------------------------------------------------------------------
 
 
-# Exceptions that mean an entry has an unexpected shape: a dead letter, not a failed poll.
-MALFORMED: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError)
-
-
 @dataclass(frozen=True)
 class FeedPage:
     """One answer of an endpoint: its raw entries, newest first, and the cursor of the next."""
@@ -594,7 +590,7 @@ class BlueskySource(PagedSource[FeedItem, FeedCursor]):
         try:
             _check_unicode(raw)
             return FeedItem(position, raw, _parse_time(self._time_of(raw)))
-        except MALFORMED as exc:  # `Rejected` (the surrogate check) is a ValueError too
+        except self.malformed as exc:  # `Rejected` (the surrogate check) is a ValueError too
             return FeedItem(position, raw, None, unreadable=exc)
 
     def _wait(self) -> float | None:
