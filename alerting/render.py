@@ -25,6 +25,7 @@ from jinja2 import (
 
 from socmon.records import Alert
 from socmon.settings import Settings
+from socmon.urls import original_link
 
 TEMPLATES = (
     "alert.subject.j2",
@@ -65,6 +66,21 @@ def dashboard_link(settings: Settings, alert: Alert) -> str:
     if alert.post is None:
         return base
     return f"{base}/posts/{quote(alert.post.key, safe=':')}"
+
+
+def with_checked_link(alert: Alert) -> Alert:
+    """`alert` with its post's URL kept only if `original_link` passes it (else None).
+
+    The templates, packaged or the organisation's own, see this copy: whatever they do with
+    ``post.url``, a ``javascript:`` link or a look-alike host never reaches a message.
+    """
+    post = alert.post
+    if post is None or post.url is None:
+        return alert
+    checked = original_link(post.url, post.platform)
+    if checked == post.url:
+        return alert
+    return alert.model_copy(update={"post": post.model_copy(update={"url": checked})})
 
 
 class Renderer:
@@ -116,9 +132,10 @@ class Renderer:
     def alert(self, alert: Alert) -> Message:
         link = dashboard_link(self.settings, alert)
         departments = self.department_names(alert.departments)
+        shown = with_checked_link(alert)
         context = {
-            "alert": alert,
-            "post": alert.post,
+            "alert": shown,
+            "post": shown.post,
             "classification": alert.classification,
             "departments": departments,
             "dashboard_link": link,
@@ -141,8 +158,8 @@ class Renderer:
                 facts.append(("Why", cls.reason))
         facts.append(("Department", ", ".join(departments) or "none recognised"))
         links = [("Open in the dashboard", link)]
-        if alert.post is not None and alert.post.url:
-            links.append(("Open the post", alert.post.url))
+        if shown.post is not None and shown.post.url:
+            links.append(("Open the post", shown.post.url))
         return Message(
             ref=alert.alert_id,
             kind=alert.kind,
@@ -175,7 +192,7 @@ class Renderer:
             "day": day,
             "tallies": sorted(tallies.items()),
             "total": sum(tallies.values()),
-            "items": [(a, dashboard_link(self.settings, a)) for a in items],
+            "items": [(with_checked_link(a), dashboard_link(self.settings, a)) for a in items],
             "organisation": self.settings.organisation.name,
             "dashboard_url": dashboard,
         }

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from alerting.channels import DeliveryFailed, DeliveryRefused, RetryLater
 from alerting.render import Message
 from socmon.config.alerting import ChannelName, SignedWebhookSettings
+from socmon.safe_text import slack_escape, teams_markdown_escape
 
 # Statuses worth another try: the server is busy or failing, not refusing this request.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -79,21 +80,45 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _clip_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
+    """`text` escaped and at most `limit` long: clipped before escaping, so no escape is cut in
+    half, to the longest length whose escaped form fits."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    fits, too_long = 0, len(text)  # escaping only lengthens: search the clip length
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(escape(_clip(text, middle))) <= limit:
+            fits = middle
+        else:
+            too_long = middle
+    return escape(_clip(text, fits)) if fits else ""
+
+
 def adaptive_card(message: Message, recipients: Sequence[str]) -> dict[str, Any]:
-    """A Teams message with one Adaptive Card (what incoming webhooks and Workflows accept)."""
+    """A Teams message with one Adaptive Card (what incoming webhooks and Workflows accept).
+
+    TextBlocks and facts read markdown, and the subject, body and facts quote the public: all
+    are escaped. The actions are the message's links: the dashboard, and the post itself only
+    if `socmon.urls.original_link` passed its URL.
+    """
+    md = teams_markdown_escape
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": message.subject,
+            "text": md(message.subject),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
         }
     ]
     if message.body:
-        body.append({"type": "TextBlock", "text": _clip(message.body, 2000), "wrap": True})
+        body.append(
+            {"type": "TextBlock", "text": _clip_escaped(message.body, 2000, md), "wrap": True}
+        )
     facts = [*message.facts, ("For", ", ".join(recipients))]
-    body.append({"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]})
+    body.append({"type": "FactSet", "facts": [{"title": md(t), "value": md(v)} for t, v in facts]})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -115,19 +140,34 @@ def adaptive_card(message: Message, recipients: Sequence[str]) -> dict[str, Any]
     }
 
 
+def _slack_quote(text: str) -> str:
+    return "\n".join("> " + slack_escape(line) for line in text.splitlines())
+
+
+def _slack_field(title: str, value: str) -> str:
+    heading = f"*{slack_escape(title)}*\n"
+    return heading + _clip_escaped(value, 2000 - len(heading), slack_escape)
+
+
 def slack_blocks(message: Message, recipients: Sequence[str]) -> dict[str, Any]:
-    """A Slack message in Block Kit, with `text` as the notification fallback."""
+    """A Slack message in Block Kit, with `text` as the notification fallback.
+
+    Every mrkdwn text (and the fallback, which Slack formats too) is escaped, so the public's
+    words make no mention, broadcast or link; ``plain_text`` is shown as written. The buttons
+    are the message's links: the dashboard, and the post itself only if
+    `socmon.urls.original_link` passed its URL.
+    """
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(message.subject, 150)}}
     ]
     if message.body:
-        quoted = "\n".join("> " + line for line in message.body.splitlines())
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(quoted, 3000)}})
+        quoted = _clip_escaped(message.body, 3000, _slack_quote)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": quoted}})
     facts = [*message.facts, ("For", ", ".join(recipients))][:10]  # Slack allows ten fields
     blocks.append(
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": _clip(f"*{t}*\n{v}", 2000)} for t, v in facts],
+            "fields": [{"type": "mrkdwn", "text": _slack_field(t, v)} for t, v in facts],
         }
     )
     if message.links:
@@ -140,7 +180,7 @@ def slack_blocks(message: Message, recipients: Sequence[str]) -> dict[str, Any]:
                 ],
             }
         )
-    return {"text": message.subject, "blocks": blocks}
+    return {"text": slack_escape(message.subject), "blocks": blocks}
 
 
 class TeamsChannel:

@@ -144,12 +144,14 @@ def make_delivery(
     )
 
 
-def make_deadletter(origin: str, *, created_at: datetime = T0) -> DeadLetter:
+def make_deadletter(
+    origin: str, *, created_at: datetime = T0, payload: str = '{"platform": "twitter"}'
+) -> DeadLetter:
     return DeadLetter(
         stage="ingest",
         reason="post_id: field required",
         origin=origin,
-        payload='{"platform": "twitter"}',
+        payload=payload,
         created_at=created_at,
     )
 
@@ -196,7 +198,7 @@ def make_post_alert(
         author="sam" if post_kind != "official_post" else account,
         text=text,
         created_at=datetime(2026, 10, 1, 9, 30, tzinfo=UTC),
-        url=f"https://x.example/sam/status/{post_id}",
+        url=f"https://x.com/sam/status/{post_id}",
         source="replay",
     )
     fields: dict[str, Any] = {

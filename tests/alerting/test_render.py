@@ -21,7 +21,7 @@ def test_an_alert_says_what_happened_then_the_post_the_classification_and_the_li
         "The labour ward left us waiting for hours",  # the post
         "@sam",  # author
         "twitter",  # platform
-        "https://x.example/sam/status/42",  # link
+        "https://x.com/sam/status/42",  # link
         "Thu 01 Oct 2026 10:30 BST",  # time, in the organisation's zone
         "concern (91% confident)",  # classification
         "Why: concern: 'waiting', 'hours'",  # its reason

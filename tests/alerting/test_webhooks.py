@@ -15,6 +15,7 @@ from alerting.dispatch import CircuitBreaker, Dispatcher
 from alerting.render import Renderer
 from alerting.webhooks import SignedWebhookChannel, TeamsChannel, parse_retry_after
 from socmon.config.alerting import CircuitBreakerSettings, RetrySettings, SignedWebhookSettings
+from socmon.safe_text import teams_markdown_escape
 from tests.alerting.helpers import (
     Answer,
     WebhookServer,
@@ -130,10 +131,11 @@ def test_teams_gets_an_adaptive_card_with_the_facts_and_the_dashboard_link(tmp_p
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard"
-    assert card["body"][0]["text"] == message.subject
+    # the headline quotes the post, so it is escaped for the card's markdown
+    assert card["body"][0]["text"] == teams_markdown_escape(message.subject)
     facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
     assert facts["Department"] == "Maternity"
-    assert facts["For"] == "maternity@northbrook.nhs.example"
+    assert facts["For"] == teams_markdown_escape("maternity@northbrook.nhs.example")
     assert card["actions"][0]["url"] == "http://127.0.0.1:8050/posts/twitter:42"
 
 
