@@ -8,8 +8,10 @@ the public's words) and need no script; the chart is inline SVG.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -32,12 +34,17 @@ from dashboards.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
     AccessMiddleware,
+    LoginThrottle,
+    PasswordCheckGate,
+    PasswordChecksBusy,
     SecurityHeadersMiddleware,
+    SessionKeeper,
     csrf_ok,
     csrf_token,
     current_user,
     resolve_session_secret,
     safe_next,
+    session_token,
     start_session,
 )
 from dashboards.web.chart import daily_counts, render_chart
@@ -48,7 +55,7 @@ from dashboards.web.feedback import (
     record_correction,
 )
 from dashboards.web.highlight import highlight, merge_spans
-from dashboards.web.users import authenticate
+from dashboards.web.users import authenticate, is_valid_name
 from dashboards.web.views import (
     PLATFORMS,
     POST_KINDS,
@@ -62,6 +69,7 @@ from socmon.index.port import Index
 from socmon.records import SENTIMENTS, EnrichedPost, Sentiment, utcnow
 from socmon.register import load_register
 from socmon.settings import Settings
+from socmon.urls import original_link
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,14 @@ class Dashboard:
     def __init__(self, settings: Settings, index: Index) -> None:
         self.settings = settings
         self.index = index
+        dash = settings.dashboard
+        self.sessions = SessionKeeper(
+            index,
+            lifetime=timedelta(hours=dash.session_hours),
+            idle=timedelta(minutes=dash.session_idle_minutes),
+        )
+        self.throttle = LoginThrottle(dash.login)
+        self.password_checks = PasswordCheckGate(dash.login.hash_concurrency, dash.login.hash_queue)
         self.zone = ZoneInfo(settings.dashboard.timezone)
         self.department_names = {d.id: d.name for d in settings.departments}
         env = jinja2.Environment(
@@ -92,6 +108,8 @@ class Dashboard:
         env.filters["local_day"] = self._local_day
         env.filters["department"] = lambda d: self.department_names.get(d, d)
         env.globals["post_url"] = post_url
+        # the post's own link is the public's: shown only if it is the platform's https link
+        env.globals["original_link"] = original_link
         self.templates = Jinja2Templates(env=env)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -286,24 +304,62 @@ class Dashboard:
             return self._form_expired(request)
         name = str(form.get("username") or "").strip()
         password = str(form.get("password") or "")
-        user = await run_in_threadpool(authenticate, self.index, name, password)
-        if user is None:
-            log.info("login refused")  # no name: a mistyped password is often typed as the name
-            return self.render(
-                request,
-                "login.html",
-                status_code=401,
-                next=target,
-                error="The user name or password is not right.",
-            )
-        start_session(request, user.name)
+        address = request.client.host if request.client else "?"
+        # The rules for names are public, so a name that breaks them is refused without hashing.
+        account = name if is_valid_name(name) else None
+        # Logs name the address, never the name: a password is often typed into the name field.
+        wait = self.throttle.begin(account, address)
+        if wait:
+            log.warning("login refused: too many failures address=%s retry_after=%d", address, wait)
+            error = f"Too many failed sign-ins. Try again in {_wait_phrase(wait)}."
+            return self._login_refused(request, target, 429, error, retry_after=wait)
+        user = None
+        if account is not None:
+            try:
+                user = await self.password_checks.run(
+                    partial(authenticate, self.index, account, password)
+                )
+            except PasswordChecksBusy as busy:
+                self.throttle.abandoned(account, address)
+                log.warning("login refused: too many password checks at once address=%s", address)
+                error = "The dashboard is busy signing other people in. Try again in a moment."
+                return self._login_refused(
+                    request, target, 503, error, retry_after=busy.retry_after
+                )
+        if account is None or user is None:
+            log.info("login refused address=%s", address)
+            error = "The user name or password is not right."
+            return self._login_refused(request, target, 401, error)
+        self.throttle.succeeded(account, address)
+        token = await run_in_threadpool(self.sessions.open, user.name)
+        start_session(request, token)
         log.info("login user=%s", user.name)
         return RedirectResponse(target, status_code=303)
+
+    def _login_refused(
+        self,
+        request: Request,
+        target: str,
+        status_code: int,
+        error: str,
+        *,
+        retry_after: int | None = None,
+    ) -> Response:
+        response = self.render(
+            request, "login.html", status_code=status_code, next=target, error=error
+        )
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     async def logout(self, request: Request) -> Response:
         form = await request.form()
         if not csrf_ok(request, form):
             return self._form_expired(request)
+        token = session_token(request)
+        if token is not None:
+            # Deleted from the index, so a copy of the cookie no longer logs anyone in.
+            await run_in_threadpool(self.sessions.close, token)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -322,6 +378,12 @@ class Dashboard:
         return self.render(
             request, "error.html", status_code=404, page="error", title="Not found", message=detail
         )
+
+
+def _wait_phrase(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _sentiment(form: FormData) -> Sentiment | None:
@@ -368,7 +430,14 @@ def create_app(settings: Settings, index: Index, *, session_secret: str | None =
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
-        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            SecurityHeadersMiddleware,
+            public_https=settings.organisation.dashboard_url.lower().startswith("https://"),
+            secure_cookies=dash.secure_cookies,
+            hsts_seconds=dash.hsts_seconds,
+        ),
+        # The cookie carries the CSRF token, a flash message and, once logged in, the token of
+        # the session stored in the index (`SessionKeeper`), which is what a login is.
         Middleware(
             SessionMiddleware,
             secret_key=secret,
@@ -376,9 +445,14 @@ def create_app(settings: Settings, index: Index, *, session_secret: str | None =
             max_age=int(dash.session_hours * 3600),
             # lax, not strict: a link in an alert e-mail must open the page logged in
             same_site="lax",
-            https_only=dash.secure_cookies,
+            # The Secure flag is added per request by SecurityHeadersMiddleware.
+            https_only=False,
         ),
-        Middleware(AccessMiddleware, settings=dash, index=index),
+        Middleware(
+            AccessMiddleware,
+            settings=dash,
+            sessions=pages.sessions if dash.auth == "local" else None,
+        ),
     ]
     return Starlette(
         routes=routes,

@@ -2,8 +2,10 @@
 
 ``socmon dashboard`` serves the dashboard against the configured index (SQLite or
 Elasticsearch); ``socmon dashboard add-user NAME`` creates a local user (the password is asked
-for, or read from standard input when that is not a terminal); ``socmon dashboard
-export-feedback --out FILE`` writes the corrections as labelled JSON Lines for training.
+for, or read from standard input when that is not a terminal; ``--replace`` sets a new one and
+logs the user out everywhere); ``socmon dashboard remove-user NAME`` removes one and ends their
+sessions; ``socmon dashboard export-feedback --out FILE`` writes the corrections as labelled
+JSON Lines for training.
 """
 
 from __future__ import annotations
@@ -109,7 +111,27 @@ def add_user_command(
             "socmon: note: dashboard.auth is 'proxy', so local users are not used to log in",
             err=True,
         )
-    typer.echo(f"user {name} {'updated' if replace else 'created'}")
+    if replace:
+        typer.echo(f"user {name} updated; their sessions are ended")
+    else:
+        typer.echo(f"user {name} created")
+
+
+def remove_user_command(
+    name: Annotated[str, typer.Argument(help="The user name to remove.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Remove a dashboard user (local login) and end their sessions at once."""
+    from dashboards.web.users import remove_user
+
+    settings = settings_or_exit(config, data_dir)
+    with index_or_exit(settings) as index:
+        removed = remove_user(index, name)
+    if not removed:
+        typer.echo(f"socmon: no dashboard user {name!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"user {name} removed; their sessions are ended")
 
 
 def export_feedback_command(
@@ -154,5 +176,6 @@ def register(app: typer.Typer) -> None:
             serve(config, data_dir, host, port)
 
     dashboard.command("add-user")(add_user_command)
+    dashboard.command("remove-user")(remove_user_command)
     dashboard.command("export-feedback")(export_feedback_command)
     app.add_typer(dashboard, name="dashboard")

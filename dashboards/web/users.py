@@ -1,13 +1,17 @@
-"""Local dashboard users: names and Argon2id password hashes, kept in the index's document store.
+"""Local dashboard users and their sessions, kept in the index's document store.
 
-Argon2id (argon2-cffi, the OWASP recommendation) is slow on purpose, so a stolen index does not
-give the passwords away; a user is only ever looked up by name, and a wrong name costs as much
-time as a wrong password, so the login page does not tell which names exist.
+Passwords are hashed with Argon2id (argon2-cffi, the OWASP recommendation), slow on purpose, so
+a stolen index does not give the passwords away; a user is only ever looked up by name, and a
+wrong name costs as much time as a wrong password, so the login page does not tell which names
+exist. A session is stored by the SHA-256 of the cookie's random token (a copy of the index
+logs nobody in); setting a user's password again or removing the user ends their sessions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from datetime import datetime
 from functools import cache
 
@@ -19,7 +23,10 @@ from socmon.index.port import Collection, DocumentStore
 from socmon.records import NonEmpty, Record, utcnow
 
 MIN_PASSWORD_LENGTH = 12
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MAX_NAME_LENGTH = 128
+# Conservative on purpose: a name is shown on every page and written to the logs, and the proxy's
+# header is a way in for anything a misconfigured proxy lets through.
+_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._@+-]{{0,{MAX_NAME_LENGTH - 1}}}")
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, 3 passes); a hash
 # records its own parameters, so raising them later still verifies the older hashes.
 _HASHER = PasswordHasher()
@@ -41,10 +48,39 @@ class DashboardUser(Record):
 
     name: NonEmpty
     password_hash: NonEmpty = Field(repr=False)
-    created_at: AwareDatetime = Field(default_factory=utcnow)
+    created_at: AwareDatetime = Field(
+        default_factory=utcnow,
+        description="when the user, or its password, was last set: older sessions are void",
+    )
+
+
+class DashboardSession(Record):
+    """A logged-in browser (local auth mode); its cookie holds the token whose hash is `id`."""
+
+    id: NonEmpty
+    user: NonEmpty
+    created_at: AwareDatetime
+    last_seen_at: AwareDatetime
 
 
 USERS = Collection("users", DashboardUser)
+SESSIONS = Collection("dashboard_sessions", DashboardSession)
+
+
+def is_valid_name(name: str) -> bool:
+    """True for 1 to 128 letters, digits, '.', '_', '@', '+' or '-', starting with one of the
+    first two: what a user name may be, typed into `add-user` or sent by the login proxy."""
+    return _NAME.fullmatch(name) is not None
+
+
+def check_name(name: str) -> str:
+    if not is_valid_name(name):
+        msg = (
+            f"user name {name!r} is not allowed: use 1 to {MAX_NAME_LENGTH} letters, digits, '.', "
+            "'_', '@', '+' or '-', starting with a letter or digit"
+        )
+        raise UserError(msg)
+    return name
 
 
 def list_users(index: DocumentStore) -> list[DashboardUser]:
@@ -59,16 +95,6 @@ def find_user(index: DocumentStore, name: str) -> DashboardUser | None:
     return None
 
 
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        msg = (
-            f"user name {name!r} is not allowed: use 1 to 64 letters, digits, '.', '_', '-' or "
-            "'@', starting with a letter or digit"
-        )
-        raise UserError(msg)
-    return name
-
-
 def add_user(
     index: DocumentStore,
     name: str,
@@ -77,7 +103,10 @@ def add_user(
     replace: bool = False,
     now: datetime | None = None,
 ) -> DashboardUser:
-    """Create (or with `replace`, reset the password of) a user; `UserError` if not allowed."""
+    """Create (or with `replace`, reset the password of) a user; `UserError` if not allowed.
+
+    A reset ends the user's sessions: whoever knew the old password is logged out.
+    """
     check_name(name)
     if len(password) < MIN_PASSWORD_LENGTH:
         msg = f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
@@ -89,7 +118,16 @@ def add_user(
         name=name, password_hash=_HASHER.hash(password), created_at=now or utcnow()
     )
     index.put_documents(USERS, [(name, user)])
+    if replace:
+        revoke_sessions(index, name)
     return user
+
+
+def remove_user(index: DocumentStore, name: str) -> bool:
+    """Delete a user and end their sessions; False if there was no such user."""
+    removed = index.delete_documents(USERS, [name]) > 0
+    revoke_sessions(index, name)
+    return removed
 
 
 def authenticate(index: DocumentStore, name: str, password: str) -> DashboardUser | None:
@@ -107,3 +145,39 @@ def ensure_first_user(index: DocumentStore, name: str, password: str) -> Dashboa
     if list_users(index):
         return None
     return add_user(index, name, password)
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+def session_id(token: str) -> str:
+    """The stored id of the session whose cookie holds `token`."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(index: DocumentStore, user: str, now: datetime) -> str:
+    """Store a new session of `user`; returns the token for the cookie (shown nowhere else)."""
+    token = secrets.token_urlsafe(32)
+    doc_id = session_id(token)
+    session = DashboardSession(id=doc_id, user=user, created_at=now, last_seen_at=now)
+    index.put_documents(SESSIONS, [(doc_id, session)])
+    return token
+
+
+def list_sessions(index: DocumentStore) -> list[DashboardSession]:
+    # One per logged-in browser of a small team; expired ones are deleted at each login.
+    return index.get_documents(SESSIONS)
+
+
+def find_session(index: DocumentStore, token: str) -> DashboardSession | None:
+    wanted = session_id(token)
+    for session in list_sessions(index):
+        if session.id == wanted:
+            return session
+    return None
+
+
+def revoke_sessions(index: DocumentStore, user: str) -> int:
+    """End every session of `user`; returns how many there were."""
+    ids = [s.id for s in list_sessions(index) if s.user == user]
+    return index.delete_documents(SESSIONS, ids) if ids else 0

@@ -152,6 +152,8 @@ def test_the_session_cookie_is_out_of_reach_of_scripts_and_other_sites(
 
 
 def proxy_client(tmp_path: Path, peer: str, **dashboard: object) -> TestClient:
+    # Proxy mode needs the proxy named: here by address (the secret is in test_login_security).
+    dashboard.setdefault("trusted_proxies", ["127.0.0.1", "::1"])
     settings = dashboard_settings(tmp_path, auth="proxy", **dashboard)
     index = SqliteIndex(settings.sqlite_path)
     index.setup()

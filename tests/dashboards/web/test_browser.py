@@ -284,9 +284,15 @@ def test_the_team_filters_searches_opens_an_item_and_corrects_it(
 def test_proxy_mode_admits_the_header_and_refuses_without_it(
     browser: Any, data_dir: tuple[Path, Seeded]
 ) -> None:
-    server = DashboardServer(write_config(data_dir[0], auth="proxy"))
+    secret = "a-proxy-secret-for-the-browser-test"
+    server = DashboardServer(
+        write_config(data_dir[0], auth="proxy"), env={"SOCMON_DASHBOARD__PROXY_SECRET": secret}
+    )
+    proof = {"X-Socmon-Proxy-Secret": secret}
     try:
-        with_header = browser.new_context(extra_http_headers={"X-Forwarded-User": "bob.proxy"})
+        with_header = browser.new_context(
+            extra_http_headers={**proof, "X-Forwarded-User": "bob.proxy"}
+        )
         page = with_header.new_page()
         response = page.goto(f"{server.url}/posts")
         assert response.status == 200
@@ -294,7 +300,7 @@ def test_proxy_mode_admits_the_header_and_refuses_without_it(
         assert len(row_keys(page)) == 16
         with_header.close()
 
-        without = browser.new_context()
+        without = browser.new_context(extra_http_headers=proof)
         page = without.new_page()
         response = page.goto(f"{server.url}/posts")
         assert response.status == 401
