@@ -4,6 +4,10 @@ Retries use tenacity: exponential backoff with a cap, the server's ``Retry-After
 asks (up to a limit; beyond it the delivery gives up at once). The breaker is per channel: after
 N failed attempts in a row it fails fast for a while, so a dead webhook does not hold up e-mail
 behind its retries; after the pause one trial attempt decides whether it closes again.
+
+Why a delivery failed is the channel's error, which may quote the server's answer, and a server
+may echo the webhook URL or the credentials it was sent: the reasons a `Dispatcher` hands back
+(which become the deliveries' details, the dead letters' reasons and the warnings) are redacted.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from alerting.channels import (
 from alerting.render import Message
 from socmon.config.alerting import CircuitBreakerSettings, RetrySettings
 from socmon.metrics import AlertingMetrics
+from socmon.redact import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +112,10 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class Dispatcher:
-    """Sends a message to a group through one channel; never raises a `DeliveryFailed`."""
+    """Sends a message to a group through one channel; never raises a `DeliveryFailed`.
+
+    `redactor` (made from the settings) takes the secrets out of the reasons of failures.
+    """
 
     def __init__(
         self,
@@ -116,8 +124,10 @@ class Dispatcher:
         breaker: CircuitBreaker,
         metrics: AlertingMetrics | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        redactor: Redactor | None = None,
     ) -> None:
         self.channel = channel
+        self.redactor = redactor or Redactor()
         self.retry = retry
         self.breaker = breaker
         self.metrics = metrics
@@ -167,11 +177,17 @@ class Dispatcher:
             "channel=%s attempt=%d failed (%s); retrying",
             self.channel.name,
             state.attempt_number,
-            exc,
+            self.redactor.redact(str(exc)),
         )
 
     def send(self, message: Message, recipients: Sequence[str]) -> SendResult:
-        """Try to tell every recipient; the result says who was told and who was not, and why."""
+        """Try to tell every recipient; the result says who was told and who was not, and why
+        (with no secret in the why)."""
+        result = self._send(message, recipients)
+        result.failed = {who: self.redactor.redact(why) for who, why in result.failed.items()}
+        return result
+
+    def _send(self, message: Message, recipients: Sequence[str]) -> SendResult:
         result = SendResult()
         pending: list[str] = []
         for recipient in recipients:

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, KafkaError
 from pydantic import AwareDatetime, Field
 
 from alerting.channels import Channel, ConsoleChannel
@@ -34,7 +34,7 @@ from alerting.dispatch import CircuitBreaker, Dispatcher, SendResult
 from alerting.render import Message, Renderer, TemplateProblem
 from alerting.routing import RoutingDecision, route_alert
 from socmon.deadletters import dead_letter
-from socmon.index.port import Collection, Index
+from socmon.index.port import Collection, Index, IndexUnavailable
 from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import (
     Alert,
@@ -46,6 +46,7 @@ from socmon.records import (
     parse_record,
     utcnow,
 )
+from socmon.redact import Redactor
 from socmon.register import RegisterCache
 from socmon.settings import Settings
 from socmon.topics import ALERTING_GROUP
@@ -53,6 +54,12 @@ from socmon.topics import ALERTING_GROUP
 log = logging.getLogger(__name__)
 
 GROUP_ID = ALERTING_GROUP
+# How long a commit, a flush of the dead letters or leaving the group may wait for the broker:
+# without a bound, a stop (SIGTERM) while the broker is away would hang.
+COMMIT_TIMEOUT_MS = 5_000
+# An unreachable index is retried with backoff between these bounds, the batch held meanwhile.
+INDEX_RETRY_FIRST_SECONDS = 1.0
+INDEX_RETRY_MAX_SECONDS = 30.0
 IN_DOUBT = "in doubt: the delivery worker stopped while sending"
 
 AlertRef = tuple[str, AlertKind]
@@ -112,7 +119,8 @@ class KafkaDeadLetters:
         self.producer.send(self.topic, key=letter.key.encode(), value=letter.to_bytes())
 
     def flush(self) -> None:
-        self.producer.flush()
+        """KafkaTimeoutError if the broker does not take them in time (they stay buffered)."""
+        self.producer.flush(timeout=COMMIT_TIMEOUT_MS / 1000)
 
 
 class IndexDeadLetters:
@@ -168,6 +176,9 @@ class AlertDelivery:
             alerting_metrics.circuit_open.labels(channel).set(1 if is_open else 0)
 
         retry = settings.alerting.retry
+        # A server may echo a webhook URL or a credential in its error: the reasons of failures
+        # (deliveries' details, dead letters' reasons) carry no secret of the settings.
+        redactor = Redactor.from_settings(settings)
         self.dispatchers = {
             name: Dispatcher(
                 channel,
@@ -175,6 +186,7 @@ class AlertDelivery:
                 CircuitBreaker(name, settings.alerting.circuit_breaker, monotonic, circuit),
                 alerting_metrics,
                 sleep,
+                redactor,
             )
             for name, channel in self.channels.items()
         }
@@ -394,8 +406,13 @@ class AlertDelivery:
         try:
             while not stop.is_set():
                 if digests is not None:
-                    digests.tick()
-                    self.dead_letters.flush()
+                    try:
+                        digests.tick()
+                        self.dead_letters.flush()
+                    except IndexUnavailable as exc:
+                        log.warning("digests wait: the index is unavailable (%s)", exc)
+                    except KafkaError as exc:
+                        log.warning("the broker did not take the dead letters yet (%s)", exc)
                 batch = consumer.poll(timeout_ms=500, max_records=self.max_records)
                 if not batch:
                     continue
@@ -416,18 +433,53 @@ class AlertDelivery:
                                     exc.reason,
                                 )
                             )
-                self.handle(alerts)
-                self.dead_letters.flush()
+                if not self._handle_patiently(alerts, stop):
+                    break  # stopped while the index was away: not committed, comes again
                 try:
-                    consumer.commit()
+                    self.dead_letters.flush()
+                    consumer.commit(timeout_ms=COMMIT_TIMEOUT_MS)
                 except CommitFailedError as exc:
                     # The partitions moved to another worker, which gets these messages again;
                     # the recorded deliveries keep it from telling anyone twice.
                     log.warning("commit failed after a rebalance: %s", exc)
+                except KafkaError as exc:
+                    # The broker is away (a timeout, a refused connection): not committed, so
+                    # the batch comes again, and the recorded deliveries keep anyone from being
+                    # told twice. Bounded, so a stop (SIGTERM) never hangs here.
+                    log.warning(
+                        "the broker did not take the commit (%s); the batch will be read again "
+                        "(nobody is told twice)",
+                        exc,
+                    )
                 self.metrics.items_out.labels("alerting", "all").inc(len(alerts))
                 self.metrics.latency.labels("alerting").observe(time.perf_counter() - started)
         finally:
-            consumer.close()
+            try:
+                consumer.close(timeout_ms=COMMIT_TIMEOUT_MS)
+            except KafkaError as exc:  # leaving the group of a broker that is gone
+                log.warning("could not leave the consumer group cleanly: %s", exc)
+
+    def _handle_patiently(self, alerts: Sequence[Alert], stop: threading.Event) -> bool:
+        """`handle` the batch, waiting out an index that cannot be reached (a lock held by a
+        backup, Elasticsearch restarting) with backoff instead of exiting. Before each retry the
+        sends the failure interrupted are settled (`recover`), so nobody is told twice. False if
+        `stop` came first (the batch is then not committed)."""
+        delay = INDEX_RETRY_FIRST_SECONDS
+        retrying = False
+        while True:
+            try:
+                if retrying:
+                    self.recover()
+                self.handle(alerts)
+                return True
+            except IndexUnavailable as exc:
+                log.warning(
+                    "the index is unavailable (%s); alerts held, retrying in %.0f s", exc, delay
+                )
+            retrying = True
+            if stop.wait(delay):
+                return False
+            delay = min(delay * 2, INDEX_RETRY_MAX_SECONDS)
 
 
 def _delivery(

@@ -1,5 +1,6 @@
 """What every stage's command line shares: the --config and --data-dir options, settings loading
-with a clear error, opening the index, logging set-up."""
+with a clear error (and the redaction of its secrets from every log line), opening the index,
+logging set-up."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import typer
 from socmon.broker import embedded_address
 from socmon.index import factory
 from socmon.index.port import Index, IndexUnavailable
+from socmon.redact import Redactor, install_log_redaction
 from socmon.settings import ConfigError, KafkaSettings, Settings, load_settings
 
 ConfigOpt = Annotated[
@@ -33,6 +35,9 @@ DataDirOpt = Annotated[
 def settings_or_exit(config: Path | None, data_dir: Path | None = None) -> Settings:
     """Load settings, or print what is wrong (file, field, problem) and exit 2.
 
+    Every command of every socmon process loads its settings here, so this is where the process
+    learns its secrets: from here on, no log line it writes carries one (`socmon.redact`).
+
     While `socmon up` runs on the same data folder, its embedded broker is the one to talk to,
     unless the broker is named in the environment or the config names another than the default.
     """
@@ -42,6 +47,7 @@ def settings_or_exit(config: Path | None, data_dir: Path | None = None) -> Setti
     except ConfigError as exc:
         typer.echo(f"socmon: configuration error in {exc}", err=True)
         raise typer.Exit(2) from exc
+    install_log_redaction(Redactor.from_settings(settings))
     embedded = embedded_address(settings.data_dir)
     named = "SOCMON_KAFKA__BOOTSTRAP_SERVERS" in os.environ
     default = KafkaSettings.model_fields["bootstrap_servers"].default

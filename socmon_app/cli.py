@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -195,10 +196,17 @@ def _register_stages() -> None:
     from dashboards.cli import register as dashboards_commands
     from dashboards.web.cli import register as web_commands
     from ingest.cli import register as ingest_commands
+    from socmon_app.privacy import register as privacy_commands
     from stream_processors.alert_rules import alerts_for
     from stream_processors.cli import register as stream_commands
 
-    for register in (ingest_commands, stream_commands, dashboards_commands, web_commands):
+    for register in (
+        ingest_commands,
+        stream_commands,
+        dashboards_commands,
+        web_commands,
+        privacy_commands,
+    ):
         register(app)
     alerting_commands(app, ExplainPipeline(alerts_for=alerts_for, classify=_classify))
 
@@ -206,7 +214,14 @@ def _register_stages() -> None:
 _register_stages()
 
 
+PRIVATE_UMASK = 0o077
+"""Every file and folder a socmon process makes is its owner's only (0600, 0700): the index (and
+its -wal and -shm), the outbox, the erasure key, the logs, the broker's address file and Faust's
+data hold posts of the public, password hashes or keys. Children inherit it."""
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     app()
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 import pytest
 from elastic_transport import HttpHeaders, Urllib3HttpNode
@@ -187,3 +189,34 @@ def elasticsearch_client(elasticsearch_url: str) -> Iterator[Elasticsearch]:
         yield client
     finally:
         client.close()
+
+
+# -- a local HTTP server of the test's own ----------------------------------------------------
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps the test output quiet (no line per request)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class LocalHttpServer:
+    """A real HTTP server on a free loopback port, serving `handler` in a thread while in a
+    ``with`` block; subclasses make the handler and keep what it saw."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -74,6 +74,7 @@ from ingest.connectors.common import (
 from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.governance import OfficialAccount
 from socmon.records import Media, Post, PostKind, describe_validation_error
+from socmon.redact import Redactor
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,8 @@ class BlueskySession:
         self.handle = handle.lstrip("@")
         self._app_password = app_password
         self.retry = retry or RetryPolicy()
+        # A server may echo the login JSON in its error: errors never quote the app password.
+        self._redactor = Redactor([app_password])
         self.client = Client(base_url=service_url, request=_LenientJsonRequest(timeout=timeout))
         self.client.on_session_change(self._on_session)
         self.did: str | None = None
@@ -151,7 +154,8 @@ class BlueskySession:
             )
         except AccessDenied as exc:
             msg = (
-                f"Bluesky refused the login of {self.handle} ({CREATE_SESSION}): {exc.__cause__}. "
+                f"Bluesky refused the login of {self.handle} ({CREATE_SESSION}): "
+                f"{self._redactor.redact(str(exc.__cause__))}. "
                 "Check SOCMON_CONNECTORS__BLUESKY__HANDLE and create a new app password "
                 "(Settings > Privacy and security > App passwords) for "
                 "SOCMON_CONNECTORS__BLUESKY__APP_PASSWORD"
@@ -210,7 +214,10 @@ class BlueskySession:
 
     def _with_retries(self, nsid: str, call: Callable[[], Any]) -> Any:
         retrying = api_retrying(
-            self.retry, retry_if_exception(_transient), f"bluesky endpoint={nsid}"
+            self.retry,
+            retry_if_exception(_transient),
+            f"bluesky endpoint={nsid}",
+            describe=lambda exc: self._redactor.redact(str(exc)) if exc else "",
         )
 
         def counted() -> Any:
@@ -230,7 +237,7 @@ class BlueskySession:
 
     def _connector_error(self, nsid: str, exc: RequestErrorBase) -> ConnectorError:
         status = exc.response.status_code if exc.response is not None else None
-        error = _xrpc_error(exc)
+        error = self._redactor.redact(_xrpc_error(exc))
         if isinstance(exc, RateLimitExceededError):
             wait = exc.retry_after
             if wait is None and exc.reset_at is not None:

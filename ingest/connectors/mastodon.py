@@ -66,6 +66,7 @@ from ingest.connectors.common import (
 from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.governance import OfficialAccount
 from socmon.records import Media, Post, PostKind
+from socmon.redact import Redactor
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,8 @@ class MastodonApi:
         self.api_base_url = api_base_url.rstrip("/")
         self.host = urlparse(self.api_base_url).hostname or self.api_base_url
         self.retry = retry or RetryPolicy()
+        # A server may echo the Authorization header in its error: errors never quote the token.
+        self._redactor = Redactor([access_token])
         self.on_api_call: ApiCallRecorder | None = None  # feeds socmon_connector_api_calls
         # "throw": a 429 raises at once (the runner schedules the next poll); the default "wait"
         # would sleep inside a poll and stall every other source.
@@ -208,7 +211,10 @@ class MastodonApi:
             msg = f"Mastodon rate limit spent; {endpoint} not called for another {wait:.0f}s"
             raise RateLimited(msg, wait)
         retrying = api_retrying(
-            self.retry, retry_if_exception_type(TRANSIENT), f"mastodon endpoint={endpoint}"
+            self.retry,
+            retry_if_exception_type(TRANSIENT),
+            f"mastodon endpoint={endpoint}",
+            describe=lambda exc: self._redactor.redact(str(exc)) if exc else "",
         )
 
         def counted() -> Any:
@@ -268,7 +274,7 @@ class MastodonApi:
         # Mastodon.py's API errors carry (message, status, reason, server's error text or None).
         api_error = isinstance(exc, MastodonAPIError) and len(exc.args) == 4
         status = exc.args[1] if api_error else None
-        detail = (exc.args[3] or exc.args[2]) if api_error else str(exc)
+        detail = self._redactor.redact(str((exc.args[3] or exc.args[2]) if api_error else exc))
         if isinstance(exc, MastodonRatelimitError):
             reset = self.client.ratelimit_reset
             wait = float(reset) - time.time() if reset else 0.0
@@ -288,7 +294,7 @@ class MastodonApi:
             )
         if isinstance(exc, MastodonAPIError):
             return ConnectorError(f"Mastodon {endpoint} answered {status} ({detail})")
-        return ConnectorError(f"Mastodon {endpoint}: {exc}")
+        return ConnectorError(f"Mastodon {endpoint}: {detail}")
 
 
 # --- connectors ------------------------------------------------------------------------------

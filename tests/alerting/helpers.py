@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from socmon.index.sqlite import SqliteIndex
 from socmon.metrics import AlertingMetrics, Metrics
 from socmon.records import DeadLetter
 from socmon.settings import KafkaSettings, Settings, default_config_text, load_settings
-from tests.servers import free_port
+from tests.servers import LocalHttpServer, QuietHandler, free_port
 
 SMTP_USER = "socmon"
 SMTP_PASSWORD = "correct horse battery staple"
@@ -94,8 +93,9 @@ def make_harness(
     dead_letters: Any = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    busy_timeout: float = 30.0,
 ) -> Harness:
-    index = SqliteIndex(settings.sqlite_path)
+    index = SqliteIndex(settings.sqlite_path, busy_timeout=busy_timeout)
     index.setup()
     registry = CollectorRegistry()
     letters = dead_letters if dead_letters is not None else ListDeadLetters()
@@ -230,7 +230,7 @@ class Answer:
     body: bytes = b"ok"
 
 
-class WebhookServer:
+class WebhookServer(LocalHttpServer):
     """Answers POSTs from `script` in order, then `then`; keeps every request it was sent."""
 
     def __init__(self, script: list[Answer] | None = None, then: Answer | None = None) -> None:
@@ -240,7 +240,7 @@ class WebhookServer:
         self.lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
@@ -262,20 +262,8 @@ class WebhookServer:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass  # keep the test output quiet
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hook/s3cr3t-token"
-
-    def __enter__(self) -> WebhookServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base_url}/hook/s3cr3t-token"
