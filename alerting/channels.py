@@ -10,17 +10,17 @@ dispatcher: `DeliveryFailed` is retried, `RetryLater` carries the server's ``Ret
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import threading
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from alerting import outbox
 from alerting.render import Message
 from socmon.config.alerting import ChannelName
 from socmon.records import Delivery, utcnow
+from socmon.safe_text import terminal_safe
 
 
 class DeliveryFailed(Exception):
@@ -72,13 +72,12 @@ class FileChannel:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
 
     def send(self, message: Message, recipients: Sequence[str]) -> None:
         sent_at = utcnow().isoformat()
-        lines = []
-        for recipient in recipients:
-            row = {
+        posted_at = _earliest_post(message)
+        rows = [
+            {
                 "alert_id": message.ref,
                 "kind": message.kind,
                 "recipient": recipient,
@@ -88,17 +87,12 @@ class FileChannel:
                 "dashboard_url": message.links[0][1] if message.links else None,
                 "text": message.text,
                 "sent_at": sent_at,
+                "posted_at": posted_at,
             }
-            lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-        data = "".join(lines).encode("utf-8")
+            for recipient in recipients
+        ]
         try:
-            # One write() on an O_APPEND descriptor: a killed process leaves whole lines only.
-            with self._lock:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
+            outbox.append(self.path, rows)
         except OSError as exc:
             msg = f"cannot write outbox {self.path}: {exc.strerror}"
             raise DeliveryFailed(msg) from exc
@@ -106,31 +100,36 @@ class FileChannel:
     def confirm(self, delivery_keys: Collection[str]) -> set[str] | None:
         wanted = set(delivery_keys)
         found: set[str] = set()
-        try:
-            with self.path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut short can only be the last one: it was not sent
-                    for alert_id in row.get("alert_ids") or [row.get("alert_id")]:
-                        key = Delivery.make_key(alert_id, row.get("recipient", ""), self.name)
-                        if key in wanted:
-                            found.add(key)
-        except FileNotFoundError:
-            return set()
+        for row in outbox.read(self.path):
+            for alert_id in outbox.alert_ids_of(row):
+                key = Delivery.make_key(alert_id, row.get("recipient", ""), self.name)
+                if key in wanted:
+                    found.add(key)
         return found
 
 
+def _earliest_post(message: Message) -> str | None:
+    """The time of the earliest post the message is about (from its webhook payload), by
+    which retention ages the outbox line; None for a message about no post."""
+    alerts = message.payload.get("alerts") or [message.payload.get("alert")]
+    times = [
+        alert["post"]["created_at"]
+        for alert in alerts
+        if isinstance(alert, dict) and isinstance(alert.get("post"), dict)
+    ]
+    return min(times, key=datetime.fromisoformat) if times else None
+
+
 class ConsoleChannel:
-    """Prints one line per message for someone watching `socmon up` (not a delivery to anyone)."""
+    """Prints one line per message for someone watching `socmon up` (not a delivery to anyone).
+
+    The line quotes the public (an author, a post's words): escape sequences and control
+    characters are removed, so it cannot retitle, clear or rewrite the terminal.
+    """
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
 
     def show(self, message: Message, recipients: Sequence[str]) -> None:
-        print(
-            f"alert [{message.kind}] → {', '.join(recipients)}: {message.subject}",
-            file=self.out,
-            flush=True,
-        )
+        line = f"alert [{message.kind}] → {', '.join(recipients)}: {message.subject}"
+        print(" ".join(terminal_safe(line).split()), file=self.out, flush=True)

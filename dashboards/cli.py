@@ -1,5 +1,5 @@
-"""The commands of the dashboards stage: Kibana saved objects, the monthly report, and the data
-protection duties (retention, erasure) that the reports' data is subject to."""
+"""The commands of the dashboards stage: Kibana saved objects and the monthly report. Retention
+and erasure reach every stage's stores, so `socmon_app.privacy` has their commands."""
 
 from __future__ import annotations
 
@@ -14,25 +14,11 @@ from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exi
 
 dashboards_app = typer.Typer(help="Kibana dashboards (deployments).", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for the communications team.", no_args_is_help=True)
-retention_app = typer.Typer(help="The retention period of indexed records.", no_args_is_help=True)
 
 
 class ReportFormat(StrEnum):
     html = "html"
     pdf = "pdf"
-
-
-def _aware(text: str, option: str) -> datetime:
-    """An ISO time with its offset (``Z`` allowed); exit 2 naming the option otherwise."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        typer.echo(f"socmon: {option} must be an ISO time like 2026-10-31T00:00Z: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if moment.tzinfo is None:
-        typer.echo(f"socmon: {option} needs a time zone, like 2026-10-31T00:00Z", err=True)
-        raise typer.Exit(2)
-    return moment
 
 
 @dashboards_app.command("install")
@@ -121,63 +107,7 @@ def report_monthly(
     typer.echo(f"report for {wanted.label} written to {target}")
 
 
-@retention_app.command("apply")
-def retention_apply(
-    now: Annotated[
-        str | None,
-        typer.Option(help="Apply as if it were this time (ISO, with zone); default: now."),
-    ] = None,
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Delete posts, alerts, deliveries and dead letters older than index.retention_days."""
-    from socmon.index.retention import apply_retention, retention_cutoff
-
-    moment = _aware(now, "--now") if now else datetime.now(UTC)
-    settings = settings_or_exit(config, data_dir)
-    with index_or_exit(settings, setup=False) as index:
-        deleted = apply_retention(index, settings.index, moment)
-    cutoff = retention_cutoff(settings.index, moment)
-    typer.echo(
-        f"deleted {deleted} records from before {cutoff.isoformat()} "
-        f"(retention {settings.index.retention_days} days)"
-    )
-
-
-def erase(
-    author: Annotated[str, typer.Option(help="The person's handle on the platform, e.g. @name.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-) -> None:
-    """Erase a person's posts and the alerts quoting them (a data-subject request).
-
-    The erasure is logged (when, how many items, a keyed hash of the handle), never the handle
-    or what was erased.
-    """
-    from dashboards.privacy import erase_author, erasure_key
-
-    if not author.strip().lstrip("@"):
-        typer.echo("socmon: --author needs a handle", err=True)
-        raise typer.Exit(2)
-    settings = settings_or_exit(config, data_dir)
-    if not yes and not typer.confirm(
-        "Erase every post by this author and the alerts quoting them? This cannot be undone"
-    ):
-        raise typer.Exit(1)
-    with index_or_exit(settings, setup=False) as index:
-        entry = erase_author(index, author, erasure_key(settings))
-    # the log line of record: on stderr, with no handle and nothing of what was erased
-    typer.echo(
-        f"erasure recorded: erased_at={entry.erased_at.isoformat()} items={entry.items} "
-        f"author_sha256={entry.author_sha256}",
-        err=True,
-    )
-
-
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `socmon`."""
     app.add_typer(dashboards_app, name="dashboards")
     app.add_typer(report_app, name="report")
-    app.add_typer(retention_app, name="retention")
-    app.command("erase")(erase)

@@ -24,6 +24,15 @@ class CheckpointStore:
     def get(self, source: str) -> str | None:
         return self._data.get(source)
 
+    def all(self) -> dict[str, str]:
+        """Every source's checkpoint (a copy)."""
+        return dict(self._data)
+
+    def replace_all(self, checkpoints: dict[str, str]) -> None:
+        """Make the store hold exactly `checkpoints` (one atomic write)."""
+        self._data = dict(checkpoints)
+        self._write()
+
     def set(self, source: str, checkpoint: str | None) -> None:
         if checkpoint is None:
             self._data.pop(source, None)

@@ -51,14 +51,22 @@ def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
 
 
 def ensure_topics(settings: KafkaSettings, topics: Iterable[str] | None = None) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet; return the names created.
+
+    They are created with ``retention.ms`` of ``kafka.topic_retention_days`` (a topic that exists
+    already keeps its own setting).
+    """
     wanted = list(topics) if topics is not None else list(settings.topics.all())
+    configs = {"retention.ms": str(settings.topic_retention_days * 86_400_000)}
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         existing = set(admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            new = [NewTopic(t, settings.partitions, settings.replication_factor) for t in missing]
+            new = [
+                NewTopic(t, settings.partitions, settings.replication_factor, topic_configs=configs)
+                for t in missing
+            ]
             try:
                 admin.create_topics(new)
             except TopicAlreadyExistsError:

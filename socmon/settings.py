@@ -42,6 +42,13 @@ class KafkaSettings(Section):
     partitions: int = Field(default=4, ge=1, le=256)
     replication_factor: int = Field(default=1, ge=1)
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    topic_retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="how long the topics keep messages (retention.ms, set when socmon creates "
+        "them): the index is the long-term store, so a week covers a restart or a replay, and "
+        "what an erasure cannot reach in the topics ages out",
+    )
 
     @property
     def topics(self) -> Topics:

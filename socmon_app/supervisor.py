@@ -66,6 +66,7 @@ from socmon.kafka import BrokerUnavailable, ensure_topics, pending_records
 from socmon.metrics import MetricsUnavailable, serve_metrics
 from socmon.settings import Settings
 from socmon.topics import ALERTING_GROUP, STREAM_GROUP
+from socmon_app.checkpoints import ProcessedCheckpoints
 
 # At most MAX_RESTARTS restarts of one child (or of the broker) within any window of
 # RESTART_WINDOW_SECONDS; one more, and the supervisor gives up on it.
@@ -78,6 +79,8 @@ BROKER_LOSS_STOP_TIMEOUT = 10.0
 # After the supervisor died: how long its children have to stop after SIGTERM before the guard
 # kills them.
 DEATH_GRACE_SECONDS = 5.0
+# How often the progress line counts the alerts with no delivery yet (see `_progress`).
+PENDING_EVERY_SECONDS = 60.0
 
 
 class SupervisorError(Exception):
@@ -335,7 +338,9 @@ def read_run_failures(metrics_dir: Path) -> RunFailures:
     for metric in registry.collect():
         for sample in metric.samples:
             if sample.name == "socmon_deadletters_total":
-                deadletters[sample.labels["stage"]] += int(sample.value)
+                # a post by an author erased on request is dead-lettered on purpose
+                if sample.labels.get("reason") != "erased":
+                    deadletters[sample.labels["stage"]] += int(sample.value)
             elif sample.name == "socmon_deliveries_total" and sample.labels["result"] == "failed":
                 totals["deliveries"] += int(sample.value)
             elif sample.name == "socmon_deliveries_in_doubt_total":
@@ -385,6 +390,8 @@ class Supervisor:
         self._signal: int | None = None
         self._broker_log: IO[bytes] | None = None
         self._last_progress = ""
+        self._pending, self._pending_counted_at = 0, float("-inf")
+        self.checkpoints = ProcessedCheckpoints(self.data_dir)
         self.dashboard_port = 0
 
     def say(self, line: str) -> None:
@@ -432,6 +439,7 @@ class Supervisor:
             self.say(f"metrics on http://{self.settings.metrics.host}:{metrics_port}/metrics")
             self._prepare_dashboard(env)
             self.children = self._children(logs)
+            self._rewind_checkpoints("the broker is new")
             for child in self.children:
                 if self.stop_event.is_set():
                     break
@@ -632,10 +640,11 @@ class Supervisor:
             if now - last_progress >= 5:
                 last_progress = now
                 self._progress()
+                self.checkpoints.note(lambda: self._idle(bootstrap))
             if self.exit_when_idle and all(c.done for c in self.children if c.finite):
                 if self._idle(bootstrap):
                     if idle_since is not None:
-                        self._progress()
+                        self._progress(final=True)
                         return self._finish()
                     idle_since = now
                 else:
@@ -697,12 +706,10 @@ class Supervisor:
         enriched posts not indexed or routed, alerts not delivered, dead letters not indexed)
         and every committed offset. What had been indexed, delivered and recorded is in the
         index and stays. A replay-only run reads its files again from the first line (the
-        runner is started with ``--from-start``, even if it had finished), so it loses nothing:
-        every write is idempotent and nobody is told twice. Live sources do not: the connectors
-        runner saves a source's checkpoint as soon as the broker acknowledged a poll's posts,
-        and the in-memory broker acknowledges before anything downstream has them, so posts
-        of live platforms between what was processed and the checkpoint are never fetched
-        again (replay files of a live run are read again from the start).
+        runner is started with ``--from-start``, even if it had finished). In a live run the
+        connectors runner's checkpoints go back to the last ones whose posts were all processed
+        (`socmon_app.checkpoints`), so the platforms hand the lost posts out again. Every write
+        downstream is idempotent and deliveries are recorded: nobody is told twice.
         """
         assert self.broker is not None
         how = describe_exit(self.broker.returncode)
@@ -730,6 +737,7 @@ class Supervisor:
                 self.say(
                     f"{child.name} did not stop within {BROKER_LOSS_STOP_TIMEOUT:.0f} s; killed"
                 )
+        self._rewind_checkpoints("the broker lost what it held")
         try:
             self.broker.restart()
             if self.guard is not None:
@@ -751,15 +759,25 @@ class Supervisor:
             child.done = False
             self._start_child(child, env, child.after_broker_loss)
             self.say(f"started {child.name} again (pid {child.proc.pid if child.proc else '?'})")
-        if self.live_platforms:
-            again = "; the replay files are read again from the start" if self.replay else ""
+        if self.live_platforms and not self.checkpoints.processed_path.exists():
+            # the pipeline was never seen with nothing pending: no checkpoint is known safe
             self.say(
-                "posts the live platforms had handed to the lost broker but the worker had not "
-                f"processed yet are lost (their checkpoints had moved past them){again}"
+                "posts the live platforms had handed to the lost broker before the pipeline "
+                "first caught up are lost (their checkpoints had moved past them)"
             )
-        elif self.replay:
+        elif self.replay and not self.live_platforms:
             self.say("the replay is read again from its first line; nothing is indexed twice")
         return True
+
+    def _rewind_checkpoints(self, why: str) -> None:
+        """Before the connectors runner starts on a new broker: its checkpoints go back to the
+        last ones whose posts were all processed (`socmon_app.checkpoints`)."""
+        rewound = self.checkpoints.rewind()
+        if rewound:
+            self.say(
+                f"{why}: {', '.join(rewound)} go back to their last checkpoint whose posts were "
+                "all processed, to fetch the rest again (nothing is indexed or told twice)"
+            )
 
     def _idle(self, bootstrap: str) -> bool:
         topics = self.settings.kafka.topics
@@ -774,20 +792,26 @@ class Supervisor:
             return False  # the broker is away (it is watched): not idle
         return stream == 0 and alerts == 0
 
-    def _progress(self) -> None:
+    def _progress(self, final: bool = False) -> None:
+        # Alerts with no delivery yet are counted once a minute (and in the last line): on
+        # Elasticsearch that count pages through every alert id, too much for every 5 s.
+        now = time.monotonic()
+        count_pending = final or now - self._pending_counted_at >= PENDING_EVERY_SECONDS
         try:
             index = open_index(self.settings)
             try:
-                stats = index.stats()
+                stats = index.stats(pending=count_pending)
             finally:
                 index.close()
         except IndexUnavailable as exc:
             self.say(f"cannot read the index for progress: {exc}")
             return
+        if count_pending:
+            self._pending_counted_at, self._pending = now, stats.alerts_pending
         alerts = sum(stats.alerts.values())
         line = (
             f"indexed {stats.indexed} posts {dict(sorted(stats.by_sentiment.items()))}, "
-            f"{alerts} alerts ({stats.alerts_pending} with no delivery yet), deliveries "
+            f"{alerts} alerts ({self._pending} with no delivery yet), deliveries "
             f"{stats.deliveries_sent} sent and {stats.deliveries_failed} failed, "
             f"{stats.deadletter} dead letters"
         )

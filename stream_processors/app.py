@@ -46,6 +46,7 @@ import faust
 import tenacity
 from faust.types import StreamT
 
+from socmon.erasure import ErasedAuthors, erasure_key
 from socmon.index.port import Index, IndexUnavailable
 from socmon.index.retention import apply_retention
 from socmon.metrics import Metrics
@@ -272,6 +273,14 @@ def create_app(
     )
     loop_executor = None  # the default thread pool: index writes may block (Elasticsearch)
     lookalikes = LookalikeAccounts.from_settings(settings)  # unregistered accounts, in route
+    # authors erased on request: their posts are dead-lettered, never classified or indexed
+    erased = ErasedAuthors(index, erasure_key(settings))
+    if settings.index.backend != "sqlite" and settings.dashboard.erasure_key is None:
+        log.warning(
+            "SOCMON_DASHBOARD__ERASURE_KEY is not set: this worker keeps its own key in %s, so "
+            "authors erased from another machine are not suppressed; set the same key everywhere",
+            settings.data_dir,
+        )
 
     async def send(step: steps.Step, output: Any) -> None:
         """Send what a step produced: its records on `output`, its dead letters to theirs."""
@@ -285,14 +294,14 @@ def create_app(
 
     async def enrich_batch(messages: list[steps.Message]) -> None:
         started = time.perf_counter()
-        step = steps.enrich(classifier, messages)
+        step = steps.enrich(classifier, messages, erased)
         await send(step, enriched)
         step.count(metrics, time.perf_counter() - started)
 
     async def index_then_route(messages: list[steps.Message]) -> None:
         """Write the posts; only then raise the alerts of the posts the index stored."""
         started = time.perf_counter()
-        stored: steps.Step = await in_thread(steps.index, index, messages)
+        stored: steps.Step = await in_thread(steps.index, index, messages, erased)
         await send(stored, None)  # its dead letters: posts the index refused
         indexed = time.perf_counter()
         routed = steps.route(lookalikes, stored.indexed)

@@ -12,11 +12,12 @@ ever raised for a post that is in the index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from socmon.deadletters import dead_letter
+from socmon.erasure import ERASED_ON_REQUEST
 from socmon.index.port import DeadLetterStore, PostStore
 from socmon.metrics import Metrics
 from socmon.records import (
@@ -32,9 +33,9 @@ from stream_processors.alert_rules import alerts_for
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.governance.unregistered import LookalikeAccounts
 
-Cause = Literal["invalid_record", "rejected"]
+Cause = Literal["invalid_record", "rejected", "erased"]
 """Why an item became a dead letter, as the metrics label it: it could not be parsed into its
-record, or the index refused it."""
+record, the index refused it, or its author was erased on request (not a failure)."""
 
 T = TypeVar("T", bound=Record)
 
@@ -72,6 +73,20 @@ class Step:
                 self.dead.append((letter, "invalid_record"))
         return records
 
+    def suppress_erased(self, records: list[T], erased: Container[str]) -> list[T]:
+        """The records whose author was not erased on request; each other one becomes a dead
+        letter holding only the post's key (never the text or the author)."""
+        kept = []
+        for record in records:
+            post = record.post if isinstance(record, EnrichedPost) else record
+            if isinstance(post, Post) and post.author in erased:
+                origin = f"{self.stage}/{post.key}"
+                letter = dead_letter(self.stage, origin, {"key": post.key}, ERASED_ON_REQUEST)
+                self.dead.append((letter, "erased"))
+            else:
+                kept.append(record)
+        return kept
+
     def count(self, metrics: Metrics, seconds: float) -> None:
         """Count the step in the stage metrics: the one place a stream stage is counted."""
         for platform in self.taken:
@@ -85,10 +100,13 @@ class Step:
         metrics.latency.labels(self.stage).observe(seconds)
 
 
-def enrich(classifier: PostClassifier, messages: Sequence[Message]) -> Step:
-    """Posts in, each with its classification out (keyed by the post's key)."""
+def enrich(
+    classifier: PostClassifier, messages: Sequence[Message], erased: Container[str] = ()
+) -> Step:
+    """Posts in, each with its classification out (keyed by the post's key); a post by an
+    author in `erased` goes no further (see `Step.suppress_erased`)."""
     step = Step("enrich")
-    posts = step.parse(messages, Post)
+    posts = step.suppress_erased(step.parse(messages, Post), erased)
     step.taken = [post.platform for post in posts]
     labels = classifier.classify_many([PostText(p.text, p.kind, p.media) for p in posts])
     for post, label in zip(posts, labels, strict=True):
@@ -112,14 +130,15 @@ def route(lookalikes: LookalikeAccounts | None, indexed: Sequence[EnrichedPost])
     return step
 
 
-def index(posts: PostStore, messages: Sequence[Message]) -> Step:
+def index(posts: PostStore, messages: Sequence[Message], erased: Container[str] = ()) -> Step:
     """Enriched posts in, written to the index; a post the index refuses becomes a dead letter.
-    The posts it stored are in `Step.indexed`, for `route`.
+    The posts it stored are in `Step.indexed`, for `route`. A post by an author in `erased`
+    (already enriched when the erasure came) is not written.
 
     Blocking (the index may be a remote server): the agent calls it in a thread. An index that
     cannot be reached raises `IndexUnavailable` (nothing is half-counted: the agent retries)."""
     step = Step("index")
-    records = step.parse(messages, EnrichedPost)
+    records = step.suppress_erased(step.parse(messages, EnrichedPost), erased)
     step.taken = [record.post.platform for record in records]
     result = posts.upsert_posts(records)
     failed = dict(result.failed)

@@ -37,6 +37,7 @@ from socmon.index.port import (
     NO_VALUE,
     BulkResult,
     Collection,
+    Erased,
     IndexUnavailable,
     PostDimension,
     PostQuery,
@@ -44,6 +45,7 @@ from socmon.index.port import (
     author_handle,
     check_dimensions,
     keep_corrections,
+    names_handle,
 )
 from socmon.records import (
     SENTIMENTS,
@@ -144,6 +146,8 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "platform": _KEYWORD,
             "post_key": _KEYWORD,
             "post_author_handle": _KEYWORD,
+            # retention ages an alert about a post by the post's time
+            "post_created_at": _DATE,
             "sentiment": _KEYWORD,
             "schema_version": {"type": "integer"},
             "record": _RECORD,
@@ -720,7 +724,7 @@ class ElasticsearchIndex:
             if not accounts["buckets"] or after is None:
                 return newest
 
-    def stats(self) -> Stats:
+    def stats(self, pending: bool = True) -> Stats:
         """Counts; ``by_sentiment`` names all three sentiments, ``alerts`` only kinds seen."""
         by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
         by_sentiment.update(self._terms("posts", "sentiment"))
@@ -732,7 +736,7 @@ class ElasticsearchIndex:
             alerts=self._terms("alerts", "kind"),
             deliveries_sent=results.get("sent", 0),
             deliveries_failed=results.get("failed", 0),
-            alerts_pending=self._alerts_pending(),
+            alerts_pending=self._alerts_pending() if pending else 0,
         )
 
     def _alerts_pending(self) -> int:
@@ -775,38 +779,116 @@ class ElasticsearchIndex:
         if self._owns_client:
             self._client.close()
 
-    # -- retention and data-subject requests (not in the port yet) ----------------------------
+    # -- retention and data-subject requests ---------------------------------------------------
 
     def delete_older_than(self, cutoff: datetime) -> int:
         """Delete every record from before ``cutoff`` (the one-year retention); returns how many.
 
-        Posts go by when they were posted, alerts and dead letters by when they were raised,
-        deliveries by when they were made.
+        What is derived from a post goes by the post's time: an alert about a post by the post's
+        (alerts indexed before ``post_created_at`` existed, by when raised), the deliveries of
+        the alerts deleted with them; other deliveries by when made, dead letters by when
+        written.
         """
         moment = _iso(cutoff, "cutoff")
-        deleted = 0
-        for kind, field in (
-            ("posts", "created_at"),
-            ("alerts", "created_at"),
-            ("deliveries", "delivered_at"),
-            ("deadletters", "created_at"),
-        ):
-            deleted += self._delete_by_query(kind, {"range": {field: {"lt": moment}}})
+        old_alerts = {
+            "bool": {
+                "should": [
+                    {"range": {"created_at": {"lt": moment}}},
+                    {"range": {"post_created_at": {"lt": moment}}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+        alert_ids = self._values("alerts", old_alerts, "alert_id")
+        deleted = self._delete_by_query("posts", {"range": {"created_at": {"lt": moment}}})
+        deleted += self._delete_deliveries_of(alert_ids)
+        deleted += self._delete_by_query("deliveries", {"range": {"delivered_at": {"lt": moment}}})
+        deleted += self._delete_by_query("alerts", old_alerts)
+        deleted += self._delete_by_query("deadletters", {"range": {"created_at": {"lt": moment}}})
         return deleted
 
-    def erase_author(self, handle: str) -> int:
-        """Erase a person's posts and the alerts that quote them; returns how many records.
+    def erase_author(self, handle: str) -> Erased:
+        """Erase a person's posts, the alerts that quote them with their deliveries, and the dead
+        letters that name them; then expunge the deleted documents from the segments.
 
-        The handle matches without a leading ``@`` and case-insensitively. Dead letters keep raw
-        payloads that cannot be matched reliably; they expire with retention.
+        The handle matches without a leading ``@`` and case-insensitively. Dead letters are
+        matched on their stored record (not indexed), read in pages of 1,000.
         """
         wanted = author_handle(handle)
         if not wanted:
             msg = "erase_author needs a handle, got an empty string"
             raise ValueError(msg)
-        return self._delete_by_query(
-            "posts", {"term": {"author_handle": wanted}}
-        ) + self._delete_by_query("alerts", {"term": {"post_author_handle": wanted}})
+        post_keys = self._values("posts", {"term": {"author_handle": wanted}}, "key")
+        alert_ids = self._values("alerts", {"term": {"post_author_handle": wanted}}, "alert_id")
+        letters = [
+            letter.key for letter in self._all_deadletters() if names_handle(letter.payload, wanted)
+        ]
+        erased = Erased(
+            posts=self._delete_by_query("posts", {"term": {"author_handle": wanted}}),
+            deliveries=self._delete_deliveries_of(alert_ids),
+            alerts=self._delete_by_query("alerts", {"terms": {"alert_id": alert_ids}})
+            if alert_ids
+            else 0,
+            deadletters=self._delete_by_query("deadletters", {"terms": {"key": letters}})
+            if letters
+            else 0,
+            post_keys=tuple(post_keys),
+            alert_ids=tuple(alert_ids),
+        )
+        kinds = ("posts", "alerts", "deliveries", "deadletters")
+        indices = ",".join(self.indices[kind] for kind in kinds)
+        with self._calls(f"expunge deleted documents from {indices}"):
+            self._client.indices.forcemerge(index=indices, only_expunge_deletes=True)
+        return erased
+
+    def _values(self, kind: str, query: dict[str, Any], field: str) -> list[str]:
+        """Every distinct value of the keyword `field` among the documents matching `query`."""
+        index = self.indices[kind]
+        values: list[str] = []
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": 5000,
+                "sources": [{"value": {"terms": {"field": field}}}],
+            }
+            if after is not None:
+                composite["after"] = after
+            with self._calls(f"list {field} in {index}"):
+                response = self._client.search(
+                    index=index, size=0, query=query, aggs={"v": {"composite": composite}}
+                )
+            result = response.body["aggregations"]["v"]
+            values.extend(str(bucket["key"]["value"]) for bucket in result["buckets"])
+            after = result.get("after_key")
+            if not result["buckets"] or after is None:
+                return values
+
+    def _all_deadletters(self) -> Iterator[DeadLetter]:
+        """Every stored dead letter, in pages of 1,000 (sorted by key, paged with search_after)."""
+        index = self.indices["deadletters"]
+        after: list[Any] | None = None
+        while True:
+            with self._calls(f"read {index}"):
+                response = self._client.search(
+                    index=index,
+                    size=1000,
+                    sort=[{"key": {"order": "asc"}}],
+                    search_after=after,
+                    source_includes=["record"],
+                )
+            hits = response.body["hits"]["hits"]
+            for hit in hits:
+                yield parse_record(DeadLetter, hit["_source"]["record"])
+            if len(hits) < 1000:
+                return
+            after = hits[-1]["sort"]
+
+    def _delete_deliveries_of(self, alert_ids: Sequence[str]) -> int:
+        deleted = 0
+        for start in range(0, len(alert_ids), 5000):
+            chunk = list(alert_ids[start : start + 5000])
+            deleted += self._delete_by_query("deliveries", {"terms": {"alert_id": chunk}})
+        return deleted
 
     def _delete_by_query(self, kind: str, query: dict[str, Any]) -> int:
         index = self.indices[kind]
@@ -933,6 +1015,7 @@ def _alert_document(alert: Alert) -> dict[str, Any]:
         "platform": alert.account_platform,
         "post_key": alert.post.key if alert.post else None,
         "post_author_handle": author_handle(alert.post.author) if alert.post else None,
+        "post_created_at": _iso(alert.post.created_at, "Post.created_at") if alert.post else None,
         "sentiment": alert.classification.sentiment if alert.classification else None,
         "schema_version": alert.schema_version,
         "record": alert.model_dump_json(),

@@ -15,6 +15,7 @@ person's correction of a post's labels survives the pipeline indexing that post 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,16 @@ def author_handle(author: str) -> str:
     return author.strip().lstrip("@").casefold()
 
 
+def names_handle(text: str, handle: str) -> bool:
+    """True if `text` (a dead letter's raw payload) holds the handle as a whole word, with or
+    without ``@``, in any case: how erasure finds the dead letters of a person."""
+    wanted = author_handle(handle)
+    if not wanted:
+        return False
+    pattern = rf"(?<![\w.@-])@?{re.escape(wanted)}(?![\w-])"
+    return re.search(pattern, text, flags=re.IGNORECASE) is not None
+
+
 class IndexUnavailable(Exception):
     """The index cannot be reached or refused a request."""
 
@@ -58,6 +69,23 @@ class BulkResult:
 
     written: int
     failed: tuple[tuple[str, str], ...] = ()  # (id, reason), for the dead-letter topic
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What `Index.erase_author` deleted: the counts, and the ids the callers erase elsewhere
+    (corrections by post key, the outbox by alert id)."""
+
+    posts: int = 0
+    alerts: int = 0
+    deliveries: int = 0
+    deadletters: int = 0
+    post_keys: tuple[str, ...] = ()
+    alert_ids: tuple[str, ...] = ()
+
+    @property
+    def items(self) -> int:
+        return self.posts + self.alerts + self.deliveries + self.deadletters
 
 
 @dataclass(frozen=True)
@@ -190,12 +218,22 @@ class Index(PostStore, AlertStore, DeadLetterStore, DocumentStore, Protocol):
         """Create tables or the index template (idempotent); IndexUnavailable if unreachable."""
 
     def delete_older_than(self, cutoff: datetime) -> int:
-        """Retention: delete posts, alerts, deliveries and dead letters older than `cutoff`."""
+        """Retention: delete what is older than `cutoff`; returns how many records.
 
-    def erase_author(self, handle: str) -> int:
-        """A data-subject request: delete a person's posts and the alerts quoting them."""
+        Everything derived from a post goes by the post's time: posts, alerts about a post (by
+        the post's time, else by when raised), deliveries of the alerts deleted (and any made
+        before `cutoff`), dead letters by when they were written.
+        """
 
-    def stats(self) -> Stats: ...
+    def erase_author(self, handle: str) -> Erased:
+        """A data-subject request: delete a person's posts (with their corrections), the alerts
+        quoting them and those alerts' deliveries, and the dead letters whose payload names the
+        handle; then make the deleted bytes unreadable (SQLite ``secure_delete``, a full-text
+        merge and a WAL checkpoint; Elasticsearch expunges the deleted documents)."""
+
+    def stats(self, pending: bool = True) -> Stats:
+        """The counts; with ``pending=False`` ``alerts_pending`` is not counted (left 0): on
+        Elasticsearch that count pages through every alert id, too much for a frequent poll."""
 
     def close(self) -> None: ...
 

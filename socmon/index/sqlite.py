@@ -22,6 +22,7 @@ from socmon.index.port import (
     NO_VALUE,
     BulkResult,
     Collection,
+    Erased,
     IndexUnavailable,
     PostDimension,
     PostQuery,
@@ -29,6 +30,7 @@ from socmon.index.port import (
     author_handle,
     check_dimensions,
     keep_corrections,
+    names_handle,
 )
 from socmon.records import (
     SENTIMENTS,
@@ -196,8 +198,24 @@ def fts_match_expression(text: str) -> str | None:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
+def _owner_only(path: Path) -> None:
+    """Make the index file (posts, password hashes) its owner's only: create it so, and tighten
+    one an older socmon left readable by others. SQLite gives the -wal and -shm files the mode
+    of the database file; existing ones are tightened too."""
+    if not path.exists():
+        path.touch(mode=0o600, exist_ok=True)  # an empty file is an empty database
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = file.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(mode & 0o700)
+
+
 class SqliteIndex:
-    """The index on one SQLite file (created with its parent folders on first use)."""
+    """The index on one SQLite file (created with its parent folders on first use, readable
+    by its owner only)."""
 
     def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
         """Open (or create) the file; call `setup` once before the first write.
@@ -208,7 +226,8 @@ class SqliteIndex:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _owner_only(self.path)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every transaction is
             # visible in the code and none is left open between calls (which would block WAL
             # checkpoints and pin an old snapshot for readers in this instance).
@@ -223,6 +242,8 @@ class SqliteIndex:
             # returns, so the write must survive a power cut, not only a process crash.
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            # a deleted post's bytes are overwritten, not left in free pages (erasure)
+            self._conn.execute("PRAGMA secure_delete=ON")
         except (OSError, sqlite3.Error) as exc:
             msg = f"cannot open the SQLite index at {self.path}: {exc}"
             raise IndexUnavailable(msg) from exc
@@ -459,7 +480,7 @@ class SqliteIndex:
             ).fetchall()
         return {(platform, account): _from_micros(newest) for platform, account, newest in rows}
 
-    def stats(self) -> Stats:
+    def stats(self, pending: bool = True) -> Stats:
         """Counts; ``by_sentiment`` names all three sentiments, ``alerts`` only kinds seen."""
         with self._read() as conn:
             indexed = conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
@@ -472,10 +493,14 @@ class SqliteIndex:
                 conn.execute("SELECT result, COUNT(*) FROM deliveries GROUP BY result").fetchall()
             )
             # One probe of the deliveries_alert index per alert.
-            pending = conn.execute(
-                "SELECT COUNT(*) FROM alerts WHERE NOT EXISTS"
-                " (SELECT 1 FROM deliveries WHERE deliveries.alert_id = alerts.alert_id)"
-            ).fetchone()[0]
+            waiting = (
+                conn.execute(
+                    "SELECT COUNT(*) FROM alerts WHERE NOT EXISTS"
+                    " (SELECT 1 FROM deliveries WHERE deliveries.alert_id = alerts.alert_id)"
+                ).fetchone()[0]
+                if pending
+                else 0
+            )
         by_sentiment: dict[str, int] = dict.fromkeys(SENTIMENTS, 0)
         by_sentiment.update(dict(sentiments))
         return Stats(
@@ -485,7 +510,7 @@ class SqliteIndex:
             alerts=dict(alerts),
             deliveries_sent=results.get("sent", 0),
             deliveries_failed=results.get("failed", 0),
-            alerts_pending=pending,
+            alerts_pending=waiting,
         )
 
     def close(self) -> None:
@@ -495,42 +520,96 @@ class SqliteIndex:
                 self._closed = True
                 self._conn.close()
 
-    # -- retention and data-subject requests (not in the port yet) ----------------------------
+    # -- retention and data-subject requests ---------------------------------------------------
 
     def delete_older_than(self, cutoff: datetime) -> int:
         """Delete every record from before ``cutoff`` (the one-year retention); returns how many.
 
-        Posts go by when they were posted, alerts and dead letters by when they were raised,
-        deliveries by when they were made.
+        What is derived from a post goes by the post's time: an alert about a post by the post's
+        (an alert raised today about a post of last year goes with the post), the deliveries of
+        the alerts deleted with them; other deliveries by when made, dead letters by when
+        written.
         """
         moment = _micros(cutoff, "cutoff")
+        # SQLite's unixepoch() reads the ISO time with its zone; whole seconds are enough here.
+        alert_time = (
+            "COALESCE(unixepoch(json_extract(record, '$.post.created_at')) * 1000000, created_at)"
+        )
         deleted = 0
         with self._write() as conn:
-            for table, column in (
-                ("posts", "created_at"),
-                ("alerts", "created_at"),
-                ("deliveries", "delivered_at"),
-                ("deadletters", "created_at"),
+            for statement in (
+                "DELETE FROM posts WHERE created_at < :m",
+                "DELETE FROM deliveries WHERE delivered_at < :m OR alert_id IN"
+                f" (SELECT alert_id FROM alerts WHERE {alert_time} < :m OR created_at < :m)",
+                f"DELETE FROM alerts WHERE {alert_time} < :m OR created_at < :m",
+                "DELETE FROM deadletters WHERE created_at < :m",
             ):
-                cursor = conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (moment,))
-                deleted += cursor.rowcount
+                deleted += conn.execute(statement, {"m": moment}).rowcount
         return deleted
 
-    def erase_author(self, handle: str) -> int:
-        """Erase a person's posts and the alerts that quote them; returns how many records.
+    def erase_author(self, handle: str) -> Erased:
+        """Erase a person's posts, the alerts that quote them with their deliveries, and the dead
+        letters that name them; then scrub the file so the deleted bytes cannot be read back.
 
         The handle matches without a leading ``@`` and case-insensitively, since platforms treat
-        handles that way and an erasure request must not miss a post over spelling. Dead letters
-        keep raw payloads that cannot be matched reliably; they expire with retention.
+        handles that way and an erasure request must not miss a post over spelling.
+        ``secure_delete`` (set on every connection) zeroes freed pages, an FTS ``optimize``
+        merges away the deleted rows' terms, and a WAL checkpoint empties the write-ahead log of
+        the old pages (when another process is reading at that moment, the next checkpoint does).
         """
         wanted = author_handle(handle)
         if not wanted:
             msg = "erase_author needs a handle, got an empty string"
             raise ValueError(msg)
         with self._write() as conn:
-            posts = conn.execute("DELETE FROM posts WHERE author_handle = ?", (wanted,))
-            alerts = conn.execute("DELETE FROM alerts WHERE post_author_handle = ?", (wanted,))
-            return posts.rowcount + alerts.rowcount
+            post_keys = [
+                key
+                for (key,) in conn.execute(
+                    "SELECT key FROM posts WHERE author_handle = ?", (wanted,)
+                )
+            ]
+            alert_ids = [
+                alert_id
+                for (alert_id,) in conn.execute(
+                    "SELECT alert_id FROM alerts WHERE post_author_handle = ?", (wanted,)
+                )
+            ]
+            # a LIKE (ASCII case-insensitive) narrows the dead letters, the word match decides
+            letters = [
+                key
+                for key, record in conn.execute(
+                    "SELECT key, record FROM deadletters WHERE record LIKE ? ESCAPE '\\'",
+                    (f"%{_like_escape(wanted)}%",),
+                )
+                if names_handle(record, wanted)
+            ]
+            ids = json.dumps(alert_ids)
+            erased = Erased(
+                posts=conn.execute("DELETE FROM posts WHERE author_handle = ?", (wanted,)).rowcount,
+                deliveries=conn.execute(
+                    "DELETE FROM deliveries WHERE alert_id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                ).rowcount,
+                alerts=conn.execute(
+                    "DELETE FROM alerts WHERE alert_id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                ).rowcount,
+                deadletters=conn.execute(
+                    "DELETE FROM deadletters WHERE key IN (SELECT value FROM json_each(?))",
+                    (json.dumps(letters),),
+                ).rowcount,
+                post_keys=tuple(post_keys),
+                alert_ids=tuple(alert_ids),
+            )
+            if erased.posts:
+                conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('optimize')")
+        with self._lock, self._errors("checkpoint"):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # Each dimension as an SQL expression over `posts` (and `dept`, the joined department).

@@ -8,13 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from dashboards.privacy import (
-    ERASURES,
-    KEY_FILE,
-    erase_author,
-    erasure_key,
-    handle_hash,
-)
+from dashboards.privacy import erase_author
+from dashboards.web.feedback import CORRECTIONS, record_correction
+from socmon.erasure import ERASURES, KEY_FILE, erasure_key, handle_hash
 from socmon.index.port import PostQuery
 from socmon.index.retention import apply_retention, retention_cutoff
 from socmon.settings import IndexSettings, Settings
@@ -87,13 +83,30 @@ def test_retention_needs_an_aware_time() -> None:
 def test_retention_apply_command_reports_what_it_deleted(
     backend: Backend,  # noqa: F811
     cli: CliRunner,
+    tmp_path,
 ) -> None:
+    from alerting import outbox
+
     backend.index.upsert_posts(
         [make_post("old", created_at=NOW - 400 * DAY), make_post("new", created_at=NOW - DAY)]
     )
+    path = tmp_path / "data" / "outbox.jsonl"
+    sent = (NOW - DAY).isoformat()  # both sent yesterday: the post's time decides
+    outbox.append(
+        path,
+        [
+            {"alert_id": "a", "posted_at": (NOW - 400 * DAY).isoformat(), "sent_at": sent},
+            {"alert_id": "b", "posted_at": (NOW - DAY).isoformat(), "sent_at": sent},
+            {"alert_id": "c", "posted_at": None, "sent_at": (NOW - 400 * DAY).isoformat()},
+        ],
+    )
     result = cli.invoke(app, ["retention", "apply", "--now", "2026-11-01T03:00Z"])
     assert result.exit_code == 0, result.output
-    assert "deleted 1 records from before 2025-11-01T03:00:00+00:00" in result.stdout
+    assert (
+        "deleted 1 records and 2 outbox lines from before 2025-11-01T03:00:00+00:00"
+        in result.stdout
+    )
+    assert [row["alert_id"] for row in outbox.read(path)] == ["b"]
     assert "retention 365 days" in result.stdout
     assert backend.index.get_post("twitter:old") is None
     assert backend.index.get_post("twitter:new") is not None
@@ -127,9 +140,10 @@ def _fill_with_jane(target: Backend) -> None:
 
 def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Backend) -> None:  # noqa: F811
     _fill_with_jane(backend)
-    entry = erase_author(backend.index, "@jane_doe", KEY, now=NOW)
+    entry, erased = erase_author(backend.index, "@jane_doe", KEY, now=NOW)
 
     assert entry.items == 3  # two posts and the alert quoting one
+    assert sorted(erased.post_keys) == ["twitter:1", "twitter:2"]
     assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
     assert backend.index.search_posts(PostQuery(text="number")) == []
     assert backend.index.stats().alerts == {"concern": 1}
@@ -147,7 +161,7 @@ def test_erasure_removes_their_posts_and_logs_only_that_it_happened(backend: Bac
 
 def test_erasing_an_unknown_author_logs_zero_items(backend: Backend) -> None:  # noqa: F811
     _fill_with_jane(backend)
-    entry = erase_author(backend.index, "@nobody_here", KEY, now=NOW)
+    entry, _ = erase_author(backend.index, "@nobody_here", KEY, now=NOW)
     assert entry.items == 0
     assert backend.index.stats().indexed == 3
     assert backend.index.get_documents(ERASURES) == [entry]
@@ -173,6 +187,53 @@ def test_erase_command_logs_on_stderr_without_the_handle(
     assert "jane" not in result.output.lower()
     assert [p.key for p in backend.index.search_posts(PostQuery())] == ["twitter:3"]
     assert len(backend.index.get_documents(ERASURES)) == 1
+    # what it erased, and what it could not
+    assert "erased 2 posts, 1 alerts" in result.stdout
+    assert "messages already sent" in result.stdout
+    assert "Kafka topics" in result.stdout
+
+
+def test_erasure_takes_the_corrections_of_their_posts(backend: Backend) -> None:  # noqa: F811
+    _fill_with_jane(backend)
+    for key in ("twitter:1", "twitter:3"):
+        stored = backend.index.get_post(key)
+        assert stored is not None
+        record_correction(
+            backend.index, stored, corrected_by="alice", sentiment="compliment", departments=None
+        )
+    entry, _ = erase_author(backend.index, "jane_doe", KEY, now=NOW)
+    assert entry.items == 4  # two posts, the alert, and the correction naming one of them
+    assert [c.post_key for c in backend.index.get_documents(CORRECTIONS)] == ["twitter:3"]
+
+
+def test_erase_command_blanks_the_outbox_lines_about_them(
+    backend: Backend,  # noqa: F811
+    cli: CliRunner,
+    tmp_path,
+) -> None:
+    from alerting import outbox
+
+    _fill_with_jane(backend)
+    theirs, others = (a.alert_id for a in backend.index.alerts_between(NOW - 3650 * DAY, NOW))
+    if "twitter:3" in theirs:
+        theirs, others = others, theirs
+    path = tmp_path / "data" / "outbox.jsonl"
+    text = "my NHS number is 943 476 5919 (@Jane_Doe)"
+    outbox.append(
+        path,
+        [
+            {"alert_id": theirs, "alert_ids": [theirs], "recipient": "a", "text": text},
+            {"alert_id": others, "alert_ids": [others], "recipient": "a", "text": "moved"},
+        ],
+    )
+    result = cli.invoke(app, ["erase", "--author", "@Jane_Doe", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "1 outbox lines" in result.stdout
+    rows = list(outbox.read(path))
+    assert [row["alert_id"] for row in rows] == [theirs, others]  # who was told stays
+    assert rows[0]["text"] == outbox.ERASED
+    assert rows[1]["text"] == "moved"
+    assert "943 476" not in path.read_text()
 
 
 def test_erase_command_asks_first_and_stops_on_no(

@@ -44,7 +44,9 @@ DASHBOARD_URL_ENV = "SOCMON_ORGANISATION__DASHBOARD_URL"
 # Kubernetes: the ConfigMap key holding the same public address.
 DASHBOARD_URL_KEY = "dashboard-url"
 # Secret keys a pod cannot run without; every other credential is optional.
-REQUIRED_SECRET_KEYS = {"elasticsearch-password", "dashboard-session-secret"}
+# long enough for every secret's own rules (the proxy secret needs 16 characters)
+PLACEHOLDER = "placeholder-placeholder"
+REQUIRED_SECRET_KEYS = {"elasticsearch-password", "dashboard-session-secret", "erasure-key"}
 CONFIG_PATH_IN_CONTAINER = "/etc/socmon/config.yaml"
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|KEY", re.IGNORECASE)
 # ${VAR}, ${VAR:-default}, ${VAR:?message}: a reference to the environment, never a value.
@@ -607,7 +609,7 @@ def test_every_optional_credential_is_an_optional_secret_reference(
             seen.add(ref["key"])
             required = ref["key"] in REQUIRED_SECRET_KEYS
             assert ref.get("optional", False) is not required, f"{name}: {env_name}"
-            monkeypatch.setenv(env_name, "placeholder")
+            monkeypatch.setenv(env_name, PLACEHOLDER)
     assert seen == set(_by_kind(manifests, "Secret")["socmon-secrets"]["stringData"])
     # Every variable is a settings field (the sections forbid extras), and every platform's
     # credential and every channel's is among them.
@@ -624,10 +626,12 @@ def test_every_optional_credential_is_an_optional_secret_reference(
         alerting.webhook.url,
         alerting.webhook.secret,
         settings.dashboard.session_secret,
+        settings.dashboard.proxy_secret,
+        settings.dashboard.erasure_key,
         settings.index.elasticsearch_password,
     ):
         assert credential is not None
-        assert credential.get_secret_value() == "placeholder"
+        assert credential.get_secret_value() == PLACEHOLDER
 
 
 def test_the_outbox_and_checkpoints_are_on_volumes_in_compose(
@@ -732,7 +736,7 @@ def test_compose_interpolation_is_well_formed(compose: dict[str, Any]) -> None:
         for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     }
-    assert {PUBLIC_URL_VARIABLE, "DASHBOARD_SESSION_SECRET"} <= required
+    assert {PUBLIC_URL_VARIABLE, "DASHBOARD_SESSION_SECRET", "ERASURE_KEY"} <= required
     assert required <= example, "every required variable is in .env.example"
     docker = shutil.which("docker")
     has_compose = (
@@ -756,3 +760,20 @@ def test_compose_interpolation_is_well_formed(compose: dict[str, Any]) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_the_erasure_key_reaches_every_process_that_erases_or_suppresses(
+    compose: dict[str, Any], manifests: list[dict[str, Any]]
+) -> None:
+    """`socmon erase` (run in the dashboard or worker) and the worker's suppression of erased
+    authors must hash with one key: a required secret, the same everywhere."""
+    for name in ("worker", "dashboard", "ingest", "alerting"):
+        value = _environment(compose["services"][name])["SOCMON_DASHBOARD__ERASURE_KEY"]
+        assert value.startswith("${ERASURE_KEY:?"), name
+    containers = dict(_containers(manifests))
+    for name in ("socmon-worker/worker", "socmon-dashboard/dashboard"):
+        refs = _env_refs(containers[name], "secretKeyRef")
+        assert refs["SOCMON_DASHBOARD__ERASURE_KEY"]["key"] == "erasure-key", name
+        assert not refs["SOCMON_DASHBOARD__ERASURE_KEY"].get("optional"), name
+    init = "\n".join(compose["services"]["kafka-init"]["command"])
+    assert 'retention.ms="$$RETENTION_MS"' in init

@@ -3,8 +3,10 @@ becomes a post or a dead letter with a reason, and the rest goes on."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +16,9 @@ from ingest.connectors.facebook import FacebookPagePosts, GraphItem
 from ingest.connectors.replay import parse_replay_line
 from ingest.connectors.twitter import Tweet, TwitterMentions, _Includes
 from socmon.records import DeadLetter, Post
+from tests.ingest.connectors.test_bluesky import sources as bluesky_sources
 from tests.ingest.connectors.test_facebook import PAGE, make_client
+from tests.ingest.connectors.test_mastodon import sources as mastodon_sources
 from tests.ingest.connectors.test_twitter import OFFICIAL_ID, make_api
 
 GOOD = {
@@ -82,3 +86,111 @@ def test_any_graph_item_is_a_post_or_a_dead_letter(raw: dict[str, Any], dated: b
     created = datetime(2026, 10, 1, tzinfo=UTC) if dated else None
     item = GraphItem(raw, "official_post", created=created, problem="" if dated else "no time")
     ok(FACEBOOK._normalise(item, 0))
+
+
+# -- Mastodon and Bluesky: a recorded item with any of its fields (or its author's) replaced ------
+
+MASTODON_FIXTURES = Path(__file__).parent / "fixtures" / "mastodon"
+BLUESKY_FIXTURES = Path(__file__).parent / "fixtures" / "bluesky"
+# Mastodon.py hands over times as datetimes (or the text it could not read), so those too
+TIME_OR_JSON = st.datetimes(timezones=st.just(UTC)) | JSON
+
+
+def _recorded(path: Path, key: str | None = None) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    first = (data[key] if key else data)[0]
+    assert isinstance(first, dict)
+    return first
+
+
+def _changed(base: dict[str, Any], top: dict[str, Any], nested: str, inner: dict[str, Any]):
+    item = copy.deepcopy(base) | top
+    if isinstance(item.get(nested), dict):
+        item[nested] = item[nested] | inner
+    return item
+
+
+def _as_mastodon_py(item: dict[str, Any]) -> dict[str, Any]:
+    """As Mastodon.py hands an item over: its times read as datetimes."""
+    timed = {k: datetime.fromisoformat(v) for k, v in item.items() if k == "created_at"}
+    nested = {k: _as_mastodon_py(v) for k, v in item.items() if isinstance(v, dict)}
+    return item | timed | nested
+
+
+MASTODON_STATUS = _as_mastodon_py(_recorded(MASTODON_FIXTURES / "statuses_newest.json"))
+MASTODON_NOTE = _as_mastodon_py(_recorded(MASTODON_FIXTURES / "notifications_after_200.json"))
+MASTODON = mastodon_sources()
+STATUS_FIELDS = st.sampled_from(sorted(MASTODON_STATUS))
+ACCOUNT_FIELDS = st.sampled_from(sorted(MASTODON_STATUS["account"]))
+
+
+@FUZZ
+@given(
+    st.dictionaries(STATUS_FIELDS, TIME_OR_JSON, max_size=4),
+    st.dictionaries(ACCOUNT_FIELDS, JSON, max_size=3),
+    st.sampled_from(sorted(MASTODON)),
+)
+def test_any_mastodon_status_or_notification_is_a_post_or_a_dead_letter(
+    top: dict[str, Any], account: dict[str, Any], name: str
+) -> None:
+    source = MASTODON[name]
+    status = _changed(MASTODON_STATUS, top, "account", account)
+    item = MASTODON_NOTE | {"status": status} if name.startswith("mastodon:mentions") else status
+    ok(source._normalise(item, 0))
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=12), JSON, max_size=8), st.sampled_from(sorted(MASTODON)))
+def test_any_mastodon_object_is_a_post_or_a_dead_letter(raw: dict[str, Any], name: str) -> None:
+    ok(MASTODON[name]._normalise(raw, 0))
+
+
+BLUESKY_POST = _recorded(BLUESKY_FIXTURES / "search_page1.json", "posts")
+BLUESKY_NOTE = _recorded(BLUESKY_FIXTURES / "notifications_page1.json", "notifications")
+BLUESKY = bluesky_sources()
+BLUESKY_KINDS = {
+    "bluesky:search:Northbrook Hospital": BLUESKY_POST,
+    "bluesky:mentions:northbrooknhs.bsky.social": BLUESKY_NOTE,
+}
+
+
+@FUZZ
+@given(
+    st.sampled_from(sorted(BLUESKY_KINDS)),
+    st.dictionaries(
+        st.sampled_from(
+            ["uri", "cid", "author", "record", "embed", "reason", "indexedAt", "labels"]
+        ),
+        JSON,
+        max_size=3,
+    ),
+    st.dictionaries(
+        st.sampled_from(["$type", "createdAt", "text", "langs", "embed", "reply", "facets"]),
+        JSON,
+        max_size=3,
+    ),
+)
+def test_any_bluesky_view_is_a_post_or_a_dead_letter(
+    name: str, top: dict[str, Any], record: dict[str, Any]
+) -> None:
+    source = BLUESKY[name]
+    raw = _changed(BLUESKY_KINDS[name], top, "record", record)
+    ok(source._normalise(source._read(0, raw), 0))
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=12), JSON, max_size=8), st.sampled_from(sorted(BLUESKY)))
+def test_any_bluesky_object_is_a_post_or_a_dead_letter(raw: dict[str, Any], name: str) -> None:
+    source = BLUESKY[name]
+    ok(source._normalise(source._read(0, raw), 0))
+
+
+def test_the_recorded_items_the_fuzzing_starts_from_are_posts() -> None:
+    """So the changes above start from the good path, not from an item already refused."""
+    posts = MASTODON["mastodon:posts:NorthbrookNHS@mastodon.test"]
+    assert isinstance(posts._normalise(MASTODON_STATUS, 0), Post)
+    mentions = MASTODON["mastodon:mentions:NorthbrookNHS@mastodon.test"]
+    assert isinstance(mentions._normalise(MASTODON_NOTE, 0), Post)
+    for name, raw in BLUESKY_KINDS.items():
+        source = BLUESKY[name]
+        assert isinstance(source._normalise(source._read(0, raw), 0), Post), name

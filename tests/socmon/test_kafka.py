@@ -32,3 +32,20 @@ def test_pending_counts_records_past_the_group_commit_and_zero_once_committed(ka
     consumer.commit()
     consumer.close()
     assert pending_records(bootstrap, "g-test", [topic]) == 0
+
+
+def test_topics_are_created_with_their_retention(kafka_settings):
+    """What a topic holds of a post ages out (the broker reports the setting)."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    topic = kafka_settings.topics.posts_raw
+    kafka_settings = kafka_settings.model_copy(update={"topic_retention_days": 30})
+    assert ensure_topics(kafka_settings, [topic]) == [topic]
+    admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    finally:
+        admin.close()
+    assert described["topic"][topic]["retention.ms"]["value"] == str(30 * 86_400_000)

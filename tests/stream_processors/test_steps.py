@@ -160,3 +160,62 @@ def test_a_step_is_counted_in_the_stage_metrics(classifier: PostClassifier) -> N
     assert value("socmon_alerts_total", kind="concern") == 1
     assert value("socmon_deadletters_total", stage="enrich", reason="invalid_record") == 1
     assert value("socmon_processing_seconds_count", stage="route") == 1
+
+
+# -- authors erased on request ------------------------------------------------------------------
+
+
+def test_a_post_by_an_erased_author_is_dead_lettered_without_its_text(
+    classifier: PostClassifier, tmp_path: Path
+) -> None:
+    from socmon.erasure import ERASED_ON_REQUEST, ErasedAuthors, record_erasure
+    from tests.factories import T0
+
+    index = SqliteIndex(tmp_path / "socmon.db")
+    index.setup()
+    try:
+        key = b"k" * 32
+        record_erasure(index, "@Jane_Doe", key, items=1, erased_at=T0)
+        erased = ErasedAuthors(index, key)
+        theirs = make_post("5", author="JANE_DOE", text="my NHS number is 943 476 5919")
+        others = make_post("6", author="@someone_else", text="thank you to the ward")
+
+        enriched = steps.enrich(
+            classifier,
+            [steps.Message("raw/0/1", p.post.to_bytes()) for p in (theirs, others)],
+            erased,
+        )
+        assert [k for k, _ in enriched.out] == [b"twitter:6"]
+        [(letter, cause)] = enriched.dead
+        assert (cause, letter.reason, letter.stage) == ("erased", ERASED_ON_REQUEST, "enrich")
+        assert "943" not in letter.to_bytes().decode()
+        assert "jane" not in letter.to_bytes().decode().lower()
+
+        # enriched before the erasure came: the index step does not write it either
+        stored = steps.index(index, [message(theirs), message(others, 1)], erased)
+        assert [p.key for p in stored.indexed] == ["twitter:6"]
+        assert index.get_post("twitter:5") is None
+        assert [cause for _, cause in stored.dead] == ["erased"]
+    finally:
+        index.close()
+
+
+def test_erased_authors_are_read_again_after_the_ttl(tmp_path: Path) -> None:
+    from socmon.erasure import ErasedAuthors, record_erasure
+    from tests.factories import T0
+
+    index = SqliteIndex(tmp_path / "socmon.db")
+    index.setup()
+    now = [0.0]
+    try:
+        erased = ErasedAuthors(index, b"key-of-the-trust", ttl=5.0, clock=lambda: now[0])
+        assert "@jane_doe" not in erased
+        record_erasure(index, "jane_doe", b"key-of-the-trust", items=0, erased_at=T0)
+        now[0] = 4.0
+        assert "@jane_doe" not in erased  # still the set read at 0 s
+        now[0] = 5.0
+        assert "@Jane_Doe" in erased
+        assert "jane_doe_fan" not in erased
+        assert "" not in erased
+    finally:
+        index.close()

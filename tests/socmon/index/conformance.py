@@ -616,11 +616,19 @@ class IndexContract(
         index.record_deliveries([make_delivery(waiting.alert_id, "c@example.nhs.uk")])
         assert index.stats().alerts_pending == 0
 
+    def test_stats_without_pending_skips_only_that_count(self, index: Index) -> None:
+        post = make_post("1")
+        index.upsert_posts([post])
+        index.record_alerts([make_alert("concern", post.key, post=post)])
+        full, quick = index.stats(), index.stats(pending=False)
+        assert (full.alerts_pending, quick.alerts_pending) == (1, 0)
+        assert (quick.indexed, quick.alerts) == (full.indexed, full.alerts)
+
     def test_a_correction_goes_with_its_post_on_erasure(self, index: Index) -> None:
         original = make_post("1", author="@Jane_Doe", sentiment="concern")
         index.upsert_posts([original])
         correct(index, original.key, sentiment="compliment")
-        assert index.erase_author("jane_doe") == 1
+        assert index.erase_author("jane_doe").posts == 1
         index.upsert_posts([original])  # collected again later: a new post, nobody judged it
         assert index.get_post(original.key) == original
 
@@ -653,8 +661,48 @@ class IndexContract(
         index.upsert_posts([theirs, others])
         index.record_alerts([make_alert("concern", theirs.key, post=theirs)])
         index.record_alerts([make_alert("concern", others.key, post=others)])
-        assert index.erase_author("jane_doe") == 2
+        erased = index.erase_author("jane_doe")
+        assert (erased.posts, erased.alerts, erased.items) == (1, 1, 2)
+        assert erased.post_keys == (theirs.key,)
         assert index.get_post(theirs.key) is None
         assert index.search_posts(PostQuery(text="number")) == []
         assert keys(index.search_posts(PostQuery())) == [others.key]
         assert index.stats().alerts == {"concern": 1}
+
+    def test_erasure_reaches_the_deliveries_and_dead_letters_about_the_person(
+        self, index: Index
+    ) -> None:
+        theirs = make_post("1", author="@Jane_Doe", text="my NHS number is 943 476 5919")
+        others = make_post("2", author="@someone_else", text="my appointment was moved")
+        index.upsert_posts([theirs, others])
+        their_alert = make_alert("concern", theirs.key, post=theirs)
+        other_alert = make_alert("concern", others.key, post=others)
+        index.record_alerts([their_alert, other_alert])
+        index.record_deliveries(
+            [make_delivery(their_alert.alert_id), make_delivery(other_alert.alert_id)]
+        )
+        index.record_deadletters(
+            [
+                make_deadletter("raw:1", payload='{"author": "@JANE_DOE", "text": "my number"}'),
+                make_deadletter("raw:2", payload='{"author": "@jane_doe_fan", "text": "hi"}'),
+                make_deadletter("raw:3", payload='{"author": "someone_else"}'),
+            ]
+        )
+        erased = index.erase_author("@jane_doe")
+        assert erased.alert_ids == (their_alert.alert_id,)
+        assert (erased.deliveries, erased.deadletters) == (1, 1)
+        assert index.deliveries_for(their_alert.alert_id) == []
+        assert len(index.deliveries_for(other_alert.alert_id)) == 1
+        assert sorted(letter.origin for letter in index.deadletters()) == ["raw:2", "raw:3"]
+
+    def test_retention_ages_alerts_and_their_deliveries_by_the_post(self, index: Index) -> None:
+        cutoff = T0 + 10 * DAY
+        old_post = make_post("old", created_at=T0)
+        # raised after the cutoff (a replay of last year's post), yet about an expired post
+        late = make_alert("concern", old_post.key, post=old_post, created_at=cutoff + DAY)
+        index.upsert_posts([old_post])
+        index.record_alerts([late, make_alert("spike", "s", created_at=cutoff + DAY)])
+        index.record_deliveries([make_delivery(late.alert_id, delivered_at=cutoff + DAY)])
+        assert index.delete_older_than(cutoff) == 3
+        assert index.stats().alerts == {"spike": 1}
+        assert index.deliveries_for(late.alert_id) == []

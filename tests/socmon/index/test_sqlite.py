@@ -198,3 +198,28 @@ def test_a_writer_gives_up_with_index_error_after_the_busy_timeout(db_path: Path
 def test_fts_expression_quotes_every_word() -> None:
     assert fts_match_expression('ward OR "clinic" NEAR(x') == '"ward" "OR" "clinic" "NEAR" "x"'
     assert fts_match_expression("?!") is None
+
+
+def test_an_erased_post_leaves_no_bytes_in_the_file_or_its_log(db_path: Path) -> None:
+    """secure_delete, the FTS merge and the WAL checkpoint: the words are gone from the disk,
+    not only from the tables (a reader of the raw file finds neither the text nor the handle)."""
+    from tests.factories import make_alert
+
+    index = SqliteIndex(db_path)
+    index.setup()
+    secret = "Xylophonic haemorrhage zebrafinch 943 476 5919"
+    theirs = make_post("1", author="@Quentin_Quasar", text=secret)
+    others = [make_post(str(n), text=f"my appointment {n} was moved") for n in range(2, 60)]
+    index.upsert_posts([theirs, *others])
+    index.record_alerts([make_alert("concern", theirs.key, post=theirs)])
+    # a reader holds no snapshot, as with the worker idle between batches
+    files = [db_path, db_path.with_name(db_path.name + "-wal")]
+    before = b"".join(path.read_bytes() for path in files if path.exists())
+    assert b"zebrafinch" in before.lower()
+    index.erase_author("quentin_quasar")
+    after = b"".join(path.read_bytes() for path in files if path.exists())
+    index.close()
+    for word in (b"zebrafinch", b"xylophonic", b"943 476 5919", b"quentin_quasar"):
+        assert word not in after.lower(), word
+    # and the others' posts are still searchable
+    assert len(SqliteIndex(db_path).search_posts(PostQuery(text="appointment", limit=100))) == 58
