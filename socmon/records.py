@@ -39,6 +39,7 @@ AlertKind = Literal[
     "handover",
     "review_due",
     "spike",
+    "withdrawn",
 ]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -192,6 +193,11 @@ class CorrectedLabels(Record):
 
     sentiment: Sentiment | None = None
     departments: tuple[str, ...] | None = None
+    urgent: bool | None = Field(default=None, description="escalated (True) or cleared (False)")
+    abusive: bool | None = None
+    dismissed_breaches: tuple[str, ...] | None = Field(
+        default=None, description="the rules of the breaches a person dismissed (Breach.rule)"
+    )
     corrected_by: NonEmpty
     corrected_at: AwareDatetime
 
@@ -200,6 +206,51 @@ class CorrectedLabels(Record):
         """What the corrected post's reason starts with: who corrected it and when."""
         when = self.corrected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"corrected by {self.corrected_by} on {when}"
+
+
+CaseStatus = Literal["new", "in_progress", "handled", "no_action"]
+"""Where a post that needs action is: nobody has looked (``new``), someone is on it, it was dealt
+with (``handled``), or a person decided nothing was needed (``no_action``)."""
+OPEN_STATUSES: tuple[CaseStatus, ...] = ("new", "in_progress")
+CLOSED_STATUSES: tuple[CaseStatus, ...] = ("handled", "no_action")
+MAX_NOTE = 5_000
+
+
+class CaseNote(Record):
+    """An internal note on a case: what a person wrote, who and when."""
+
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE)
+    ]
+    by: NonEmpty
+    at: AwareDatetime
+
+
+class CaseChange(Record):
+    """One change of a case's status or assignee: the audit trail (who, when, from, to)."""
+
+    field: Literal["status", "assignee"]
+    old: str | None
+    new: str | None
+    by: NonEmpty
+    at: AwareDatetime
+
+
+class Case(Record):
+    """How the team handles a post that needs action (`EnrichedPost.needs_action`).
+
+    Written by the dashboard and kept with the post by the index, like a correction: the
+    pipeline indexing the same post again keeps it. ``first_handled_at`` is when the case first
+    reached a closed status (handled or no action), for response times (post to first handled).
+    """
+
+    status: CaseStatus = "new"
+    assignee: str | None = None
+    notes: tuple[CaseNote, ...] = ()
+    history: tuple[CaseChange, ...] = ()
+    first_handled_at: AwareDatetime | None = None
+    updated_by: NonEmpty
+    updated_at: AwareDatetime
 
 
 class EnrichedPost(Record):
@@ -213,10 +264,33 @@ class EnrichedPost(Record):
         default=None,
         description="the labels a person set, already applied (never set by the pipeline)",
     )
+    case: Case | None = Field(
+        default=None, description="the team's handling of it (never set by the pipeline)"
+    )
 
     @property
     def key(self) -> str:
         return self.post.key
+
+    @property
+    def needs_action(self) -> bool:
+        """A concern (sure or not), urgent, abusive, or breaching policy: someone must look."""
+        label = self.classification
+        return (
+            label.sentiment == "concern"
+            or label.unsure
+            or label.urgent
+            or label.abusive
+            or bool(label.breaches)
+        )
+
+    @property
+    def case_status(self) -> CaseStatus | None:
+        """The case's status; ``new`` for a post that needs action and has no case yet; None
+        for a post that needs none and has none."""
+        if self.case is not None:
+            return self.case.status
+        return "new" if self.needs_action else None
 
     def corrected(self, labels: CorrectedLabels) -> EnrichedPost:
         """This post with a person's labels applied and kept in `correction`.

@@ -23,6 +23,7 @@ from typing import Any, Generic, Literal, Protocol, get_args
 
 from socmon.records import (
     Alert,
+    CaseStatus,
     CorrectedLabels,
     DeadLetter,
     Delivery,
@@ -34,11 +35,23 @@ from socmon.records import (
 )
 
 PostDimension = Literal[
-    "sentiment", "platform", "account", "kind", "department", "abusive", "urgent", "day", "week"
+    "sentiment",
+    "platform",
+    "account",
+    "kind",
+    "department",
+    "abusive",
+    "urgent",
+    "day",
+    "week",
+    "month",
+    "status",
 ]
 """What `Index.count_posts` can group by. ``department`` is multi-valued (a post with two
 departments counts once in each); ``abusive`` and ``urgent`` group as ``"true"``/``"false"``;
-``day`` (``2026-10-05``) and ``week`` (the Monday it starts on, same format) are UTC dates."""
+``day`` (``2026-10-05``) and ``week`` (the Monday it starts on, same format) are UTC dates,
+``month`` is ``2026-10``; ``status`` is `EnrichedPost.case_status` (``NO_VALUE`` for a post that
+needs no action)."""
 POST_DIMENSIONS: tuple[PostDimension, ...] = get_args(PostDimension)
 NO_VALUE = ""
 """The group of a post without a value for a multi-valued dimension (no department)."""
@@ -88,9 +101,25 @@ class Erased:
         return self.posts + self.alerts + self.deliveries + self.deadletters
 
 
+PostSort = Literal["newest", "oldest", "author", "platform", "sentiment", "status", "department"]
+"""How `PostStore.search_posts` orders: by the post's time (newest or oldest first), or by a
+column A to Z with newest first among equals (``department``: the first of the post's)."""
+POST_SORTS: tuple[PostSort, ...] = get_args(PostSort)
+UNASSIGNED = ""
+"""`PostQuery.assignee` for the posts nobody is assigned to."""
+
+
 @dataclass(frozen=True)
 class PostQuery:
-    """A search over indexed posts; every criterion is optional."""
+    """A search over indexed posts; every criterion is optional, and all given must hold.
+
+    ``text`` matches every word, stemmed (``midwives`` finds ``midwife``), and a word ending in
+    ``*`` as a prefix. ``author`` matches the handle as erasure does (`author_handle`). A
+    department given in ``department`` or any of ``departments`` matches. ``statuses`` are
+    `EnrichedPost.case_status` values (``new`` includes the posts that need action and have no
+    case yet). ``assignee`` is a user name, or `UNASSIGNED`. ``breach`` is True for posts with at
+    least one policy breach (not dismissed). ``offset`` skips that many in the sort order.
+    """
 
     text: str | None = None
     sentiment: Sentiment | None = None
@@ -101,6 +130,15 @@ class PostQuery:
     until: datetime | None = None
     limit: int = 50
     kind: PostKind | None = None
+    departments: tuple[str, ...] = ()
+    author: str | None = None
+    urgent: bool | None = None
+    abusive: bool | None = None
+    breach: bool | None = None
+    statuses: tuple[CaseStatus, ...] = ()
+    assignee: str | None = None
+    sort: PostSort = "newest"
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,15 +179,16 @@ class PostStore(Protocol):
     """Posts: written by the stream processors, searched and counted by everyone else."""
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        """Insert or replace by ``platform:post_id``, except that a person's correction wins.
+        """Insert or replace by ``platform:post_id``, except that a person's work wins.
 
         A post with `EnrichedPost.correction` set (the dashboard's write) replaces the stored one
         and its correction with it. A post without one (the pipeline's write: a replay, a
         redelivery, a re-classification) over a stored post that has one is written with that
         correction applied (`EnrichedPost.corrected`, see `keep_corrections`), in the same
-        atomic step as the write, so a correction made meanwhile is never lost. Writing the same
-        posts again gives the same stored posts. A correction goes with its post on retention
-        and erasure.
+        atomic step as the write, so a correction made meanwhile is never lost. The same holds
+        for `EnrichedPost.case`: a post written without a case keeps the stored one. Writing the
+        same posts again gives the same stored posts. A correction and a case go with their
+        post on retention and erasure.
         """
 
     def get_post(self, key: str) -> EnrichedPost | None: ...
