@@ -20,6 +20,7 @@ from socmon.cliutil import (
     serve_stage_metrics,
     settings_or_exit,
     setup_logging,
+    writable_data_dir_or_exit,
 )
 from socmon.settings import Settings
 
@@ -78,6 +79,7 @@ def alerting(config: ConfigOpt = None) -> None:
     from socmon.metrics import process_registry
 
     settings = _checked_settings(config)
+    writable_data_dir_or_exit(settings)  # the outbox lives there
     setup_logging()
     # httpx logs each request's URL at INFO, and a webhook URL is a credential.
     logging.getLogger("httpx").setLevel(logging.WARNING)

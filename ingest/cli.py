@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, serve_stage_metrics, settings_or_exit, setup_logging
+from socmon.cliutil import (
+    ConfigOpt,
+    serve_stage_metrics,
+    settings_or_exit,
+    setup_logging,
+    writable_data_dir_or_exit,
+)
 
 if TYPE_CHECKING:
     from ingest.registry import Notice
@@ -33,6 +39,7 @@ def ingest(
     from socmon.metrics import Metrics, process_registry
 
     settings = settings_or_exit(config)
+    writable_data_dir_or_exit(settings)  # the checkpoints live there
     setup_logging()
     serve_stage_metrics(settings)
     metrics = Metrics.create(process_registry())

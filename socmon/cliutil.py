@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,27 @@ def settings_or_exit(config: Path | None, data_dir: Path | None = None) -> Setti
         kafka = settings.kafka.model_copy(update={"bootstrap_servers": embedded})
         settings = settings.model_copy(update={"kafka": kafka})
     return settings
+
+
+def writable_data_dir_or_exit(settings: Settings) -> Path:
+    """The data folder, made if missing, after proving a file can be written there; else say
+    which folder and why in one sentence and exit 2 (a read-only disk, a folder of another
+    user, a full disk)."""
+    folder = settings.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".socmon-write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        typer.echo(
+            f"socmon: cannot write to the data folder {folder} ({why}): make it writable for this "
+            "user, free some space, or choose another with --data-dir or SOCMON_DATA_DIR",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    return folder
 
 
 @contextmanager

@@ -138,7 +138,13 @@ class Settings(BaseSettings):
     @field_validator("data_dir")
     @classmethod
     def _a_folder(cls, value: Path) -> Path:
-        if value.exists() and not value.is_dir():
+        try:
+            is_file = value.exists() and not value.is_dir()
+        except OSError as exc:  # a folder on the way this user may not enter
+            msg = f"cannot reach {value} ({exc.strerror}): give data_dir (or --data-dir) a folder "
+            msg += "this user can write"
+            raise ValueError(msg) from exc
+        if is_file:
             msg = f"{value} is a file, not a folder: give data_dir (or --data-dir) a folder"
             raise ValueError(msg)
         return value

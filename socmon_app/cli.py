@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit, setup_logging
+from socmon.cliutil import (
+    ConfigOpt,
+    DataDirOpt,
+    index_or_exit,
+    settings_or_exit,
+    setup_logging,
+    writable_data_dir_or_exit,
+)
 from socmon.records import Classification, PostKind
 from socmon.settings import Settings
 
@@ -46,6 +53,7 @@ def up(
     from socmon_app.supervisor import Supervisor, SupervisorError
 
     settings = settings_or_exit(config, data_dir)
+    writable_data_dir_or_exit(settings)
     if metrics_port is not None:
         settings = settings.model_copy(
             update={"metrics": settings.metrics.model_copy(update={"port": metrics_port})}

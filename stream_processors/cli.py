@@ -7,7 +7,12 @@ from typing import Annotated
 
 import typer
 
-from socmon.cliutil import ConfigOpt, serve_stage_metrics, settings_or_exit
+from socmon.cliutil import (
+    ConfigOpt,
+    serve_stage_metrics,
+    settings_or_exit,
+    writable_data_dir_or_exit,
+)
 
 
 def worker(
@@ -19,6 +24,7 @@ def worker(
     from stream_processors.worker import run_worker
 
     settings = settings_or_exit(config)
+    writable_data_dir_or_exit(settings)  # Faust keeps its state under it
     serve_stage_metrics(settings)
     try:
         run_worker(settings, loglevel=loglevel)
