@@ -54,7 +54,7 @@ from socmon.topics import ALERTING_GROUP
 log = logging.getLogger(__name__)
 
 GROUP_ID = ALERTING_GROUP
-# How long a commit, a flush of the dead letters or leaving the group may wait for the broker:
+# How long a commit or a flush of the dead letters may wait for the broker:
 # without a bound, a stop (SIGTERM) while the broker is away would hang.
 COMMIT_TIMEOUT_MS = 5_000
 # An unreachable index is retried with backoff between these bounds, the batch held meanwhile.
@@ -455,7 +455,8 @@ class AlertDelivery:
                 self.metrics.latency.labels("alerting").observe(time.perf_counter() - started)
         finally:
             try:
-                consumer.close(timeout_ms=COMMIT_TIMEOUT_MS)
+                # bounded by the consumer's request timeout (30 s) even without a broker
+                consumer.close()
             except KafkaError as exc:  # leaving the group of a broker that is gone
                 log.warning("could not leave the consumer group cleanly: %s", exc)
 

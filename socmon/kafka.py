@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -116,5 +117,20 @@ def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: 
         batch = reader.poll(timeout_ms=poll_ms, max_records=100)
         return sum(len(records) for records in batch.values())
     finally:
-        reader.close()
-        committed_reader.close()
+        with _quiet_kafka():
+            reader.close()
+            committed_reader.close()
+
+
+@contextmanager
+def _quiet_kafka() -> Iterator[None]:
+    """Closing a client that is still refreshing metadata makes kafka-python log the cancelled
+    request as an ERROR (sometimes with a traceback of its own socket race): noise, not news,
+    for a probe that runs every few seconds. Only CRITICAL passes while it closes."""
+    logger = logging.getLogger("kafka")
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)

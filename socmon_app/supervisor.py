@@ -81,6 +81,9 @@ BROKER_LOSS_STOP_TIMEOUT = 10.0
 DEATH_GRACE_SECONDS = 5.0
 # How often the progress line counts the alerts with no delivery yet (see `_progress`).
 PENDING_EVERY_SECONDS = 60.0
+# How often a live run checks whether nothing is pending, to copy the connectors' checkpoints
+# (`socmon_app.checkpoints`): each check opens two consumers per consumer group.
+CHECKPOINT_NOTE_SECONDS = 15.0
 
 
 class SupervisorError(Exception):
@@ -621,7 +624,7 @@ class Supervisor:
         self.guard.start(running)
 
     def _watch(self, env: dict[str, str], bootstrap: str) -> int:
-        last_progress = 0.0
+        last_progress = last_checkpoint_note = 0.0
         idle_since: float | None = None
         started = time.monotonic()
         while not self.stop_event.wait(0.5):
@@ -640,6 +643,9 @@ class Supervisor:
             if now - last_progress >= 5:
                 last_progress = now
                 self._progress()
+            if self.live_platforms and now - last_checkpoint_note >= CHECKPOINT_NOTE_SECONDS:
+                # a live run's checkpoints, copied when nothing is pending (replays start over)
+                last_checkpoint_note = now
                 self.checkpoints.note(lambda: self._idle(bootstrap))
             if self.exit_when_idle and all(c.done for c in self.children if c.finite):
                 if self._idle(bootstrap):

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from ingest.connectors.replay import parse_replay_line
-from socmon.index.port import PostQuery
+from socmon.index.port import IndexUnavailable, PostQuery
 from socmon.index.sqlite import SqliteIndex
 from socmon.kafka import pending_records
 from socmon.records import Alert, Post, parse_record
@@ -94,9 +94,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, output: l
 
 
 def indexed_count(db: Path) -> int:
+    """Posts indexed so far; 0 while `socmon up` has made the file but not its tables yet."""
     index = SqliteIndex(db)
     try:
         return index.stats().indexed
+    except IndexUnavailable:
+        return 0
     finally:
         index.close()
 
