@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## test: set up, then run the whole suite
 test: $(STAMP)
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=20 $(PYTEST_ARGS)
 
 ## lint: ruff, mypy, and the layers of the code (import-linter: see docs/architecture.md)
 lint: $(STAMP)

@@ -1,7 +1,8 @@
 """The routing table: who is told about an alert, on which channel, now or in the daily digest,
 and why (the why is what `socmon routes explain` prints).
 
-The policy: concerns and compliments go to the department concerned and to Patient Services;
+The policy: concerns and compliments go to the department concerned and to Patient Services,
+and so does the notice that a person withdrew a concern or moved it to another department;
 breaches to the account owner, their line manager and the communications team; urgent matters
 now, to the on-call channel as well. An alert for a department with no route goes to the
 communications team and is counted: never dropped.

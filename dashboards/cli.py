@@ -77,7 +77,8 @@ def report_monthly(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """The monthly social media activity report: tallies, trend, themes, alerts, accounts."""
+    """The monthly report for the board: summary, urgent incidents and their handling, response
+    times, 12-month trend, themes with masked examples, breaches, quiet accounts; by post date."""
     from dashboards.report import (
         Month,
         PdfFailed,

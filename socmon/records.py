@@ -174,13 +174,41 @@ class JudgedLabels(Protocol):
     @property
     def departments(self) -> tuple[str, ...] | None: ...
 
+    @property
+    def urgent(self) -> bool | None: ...
+
+    @property
+    def abusive(self) -> bool | None: ...
+
+    @property
+    def dismissed_breaches(self) -> tuple[str, ...] | None: ...
+
+
+def _rule_set(rules: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Rules dismissed, in one order (sorted, once each): equal verdicts are equal records."""
+    return None if rules is None else tuple(sorted(set(rules)))
+
 
 def labels_over(later: JudgedLabels, earlier: JudgedLabels) -> dict[str, object]:
     """The labels of a later verdict, with those it left unjudged taken from an earlier one (a
-    ``model_copy`` update): sentiment and departments may be corrected at different times."""
+    ``model_copy`` update): each label may be corrected at a different time.
+
+    Dismissed breaches add up instead: a dismissed breach is gone from the corrected post, so a
+    later verdict cannot bring it back by leaving it out (and the classifier's post and the
+    corrected one must give the same record).
+    """
+
+    def judged(now: object, before: object) -> object:
+        return now if now is not None else before
+
+    dismissed = (later.dismissed_breaches or ()) + (earlier.dismissed_breaches or ())
+    either = later.dismissed_breaches is not None or earlier.dismissed_breaches is not None
     return {
         "sentiment": later.sentiment or earlier.sentiment,
-        "departments": later.departments if later.departments is not None else earlier.departments,
+        "departments": judged(later.departments, earlier.departments),
+        "urgent": judged(later.urgent, earlier.urgent),
+        "abusive": judged(later.abusive, earlier.abusive),
+        "dismissed_breaches": _rule_set(dismissed) if either else None,
     }
 
 
@@ -195,17 +223,44 @@ class CorrectedLabels(Record):
     departments: tuple[str, ...] | None = None
     urgent: bool | None = Field(default=None, description="escalated (True) or cleared (False)")
     abusive: bool | None = None
-    dismissed_breaches: tuple[str, ...] | None = Field(
+    dismissed_breaches: Annotated[tuple[str, ...] | None, AfterValidator(_rule_set)] = Field(
         default=None, description="the rules of the breaches a person dismissed (Breach.rule)"
     )
     corrected_by: NonEmpty
     corrected_at: AwareDatetime
 
     @property
-    def note(self) -> str:
-        """What the corrected post's reason starts with: who corrected it and when."""
+    def byline(self) -> str:
+        """Who corrected the post and when."""
         when = self.corrected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"corrected by {self.corrected_by} on {when}"
+
+    @property
+    def verdict(self) -> str:
+        """The labels judged, in words: ``neutral, departments (estates, wards), urgent``."""
+        parts: list[str] = []
+        if self.sentiment is not None:
+            parts.append(self.sentiment)
+        if self.departments is not None:
+            parts.append(
+                f"departments ({', '.join(self.departments)})"
+                if self.departments
+                else "no department"
+            )
+        if self.urgent is not None:
+            parts.append("urgent" if self.urgent else "not urgent")
+        if self.abusive is not None:
+            parts.append("abusive" if self.abusive else "not abusive")
+        if self.dismissed_breaches:
+            parts.append(f"breaches dismissed ({', '.join(self.dismissed_breaches)})")
+        return ", ".join(parts)
+
+    @property
+    def note(self) -> str:
+        """What the corrected post's reason starts with: who corrected it, when, and the
+        verdict (``corrected by alice on 2026-11-02 10:00 UTC: urgent``)."""
+        verdict = self.verdict
+        return f"{self.byline}: {verdict}" if verdict else self.byline
 
 
 CaseStatus = Literal["new", "in_progress", "handled", "no_action"]
@@ -295,28 +350,45 @@ class EnrichedPost(Record):
     def corrected(self, labels: CorrectedLabels) -> EnrichedPost:
         """This post with a person's labels applied and kept in `correction`.
 
-        A label `labels` leaves unjudged keeps an earlier correction of it, and an earlier
-        correction's note in the reason is replaced, not stacked: so the classifier's post and
-        the already corrected one give the same record, which is what lets the index re-apply a
-        correction when it indexes the post again. A person's verdict is certain: confidence 1.
+        Sentiment, departments, urgent and abusive replace the classifier's; a dismissed breach
+        is removed from the breaches. The reason starts with the verdict
+        (`CorrectedLabels.note`). A label `labels` leaves unjudged keeps an earlier correction
+        of it, and an earlier correction's note in the reason is replaced, not stacked: so the
+        classifier's post and the already corrected one give the same record, which is what lets
+        the index re-apply a correction when it indexes the post again. A person's verdict is
+        certain: confidence 1, and a judged sentiment is no longer unsure.
         """
         classification = self.classification
         reason = classification.reason
         earlier = self.correction
         if earlier is not None:
             labels = labels.model_copy(update=labels_over(labels, earlier))
-            if reason == earlier.note:
-                reason = ""
-            elif reason.startswith(f"{earlier.note}; "):
-                reason = reason[len(earlier.note) + 2 :]
+            # `byline`: the note of a correction made before notes carried the verdict
+            for note in (earlier.note, earlier.byline):
+                if reason == note:
+                    reason = ""
+                    break
+                if reason.startswith(f"{note}; "):
+                    reason = reason[len(note) + 2 :]
+                    break
         changes: dict[str, object] = {
             "confidence": 1.0,
             "reason": f"{labels.note}; {reason}" if reason else labels.note,
         }
         if labels.sentiment is not None:
             changes["sentiment"] = labels.sentiment
+            changes["unsure"] = False
         if labels.departments is not None:
             changes["departments"] = labels.departments
+        if labels.urgent is not None:
+            changes["urgent"] = labels.urgent
+        if labels.abusive is not None:
+            changes["abusive"] = labels.abusive
+        if labels.dismissed_breaches:
+            dismissed = set(labels.dismissed_breaches)
+            changes["breaches"] = tuple(
+                b for b in classification.breaches if b.rule not in dismissed
+            )
         return self.model_copy(
             update={
                 "classification": classification.model_copy(update=changes),

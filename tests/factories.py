@@ -1,4 +1,4 @@
-"""Records for tests, built one way: posts, alerts, deliveries, dead letters, corrections.
+"""Records for tests, built one way: posts, alerts, deliveries, dead letters, corrections, cases.
 
 Every field has a plain default, so a test names only what it is about."""
 
@@ -12,6 +12,8 @@ from socmon.records import (
     Alert,
     AlertKind,
     Breach,
+    Case,
+    CaseStatus,
     Classification,
     CorrectedLabels,
     DeadLetter,
@@ -40,8 +42,12 @@ def make_post(
     created_at: datetime = T0,
     urgent: bool = False,
     abusive: bool = False,
+    unsure: bool = False,
+    breaches: tuple[Breach, ...] = (),
+    case: Case | None = None,
 ) -> EnrichedPost:
-    """An enriched post with everything else set to something plain."""
+    """An enriched post with everything else set to something plain (a ``case`` makes it the
+    dashboard's write of the post)."""
     return EnrichedPost(
         post=Post(
             platform=platform,
@@ -59,9 +65,35 @@ def make_post(
             confidence=0.8,
             urgent=urgent,
             abusive=abusive,
+            unsure=unsure,
             departments=departments,
+            breaches=breaches,
         ),
         enriched_at=created_at + timedelta(minutes=2),
+        case=case,
+    )
+
+
+def make_breach(rule: str = "phone_number", severity: Any = "medium") -> Breach:
+    """A policy breach with a plain evidence span."""
+    return Breach(rule=rule, severity=severity, evidence="01234 567890", start=0, end=12)
+
+
+def make_case(
+    status: CaseStatus = "in_progress",
+    *,
+    assignee: str | None = None,
+    by: str = "alice",
+    at: datetime = T0 + DAY,
+) -> Case:
+    """A case as the dashboard keeps it (a closed one with when it was first handled)."""
+    closed = status in ("handled", "no_action")
+    return Case(
+        status=status,
+        assignee=assignee,
+        first_handled_at=at if closed else None,
+        updated_by=by,
+        updated_at=at,
     )
 
 
@@ -164,16 +196,45 @@ def correct(
     departments: tuple[str, ...] | None = None,
     by: str = "alice",
     at: datetime = T0 + DAY,
+    urgent: bool | None = None,
+    abusive: bool | None = None,
+    dismissed_breaches: tuple[str, ...] | None = None,
 ) -> EnrichedPost:
     """Correct the stored post as the dashboard does (rewrite it with the labels); returns it."""
     stored = index.get_post(key)
     assert stored is not None, f"no post {key} to correct"
     labels = CorrectedLabels(
-        sentiment=sentiment, departments=departments, corrected_by=by, corrected_at=at
+        sentiment=sentiment,
+        departments=departments,
+        urgent=urgent,
+        abusive=abusive,
+        dismissed_breaches=dismissed_breaches,
+        corrected_by=by,
+        corrected_at=at,
     )
     corrected = stored.corrected(labels)
     index.upsert_posts([corrected])
     return corrected
+
+
+def set_case(
+    index: PostStore,
+    key: str,
+    status: CaseStatus = "in_progress",
+    *,
+    assignee: str | None = None,
+    by: str = "alice",
+    at: datetime = T0 + DAY,
+) -> EnrichedPost:
+    """Give the stored post a case as the dashboard does (rewrite it with the case); returns
+    the post as written."""
+    stored = index.get_post(key)
+    assert stored is not None, f"no post {key} to give a case"
+    with_case = stored.model_copy(
+        update={"case": make_case(status, assignee=assignee, by=by, at=at)}
+    )
+    index.upsert_posts([with_case])
+    return with_case
 
 
 def keys(posts: list[EnrichedPost]) -> list[str]:

@@ -18,6 +18,9 @@ COLOURS: dict[str, str] = {
     "neutral": "#999999",
     "previous": "#56B4E9",
     "this month": "#0072B2",
+    "posts": "#0072B2",
+    "concerns": "#D55E00",
+    "compliments": "#009E73",
 }
 _FALLBACK = ("#0072B2", "#E69F00", "#CC79A7", "#F0E442", "#56B4E9")
 _FONT = "font-family:Arial,Helvetica,sans-serif;font-size:11px"
@@ -66,7 +69,7 @@ def horizontal_bars(
     width: int = 640,
 ) -> Markup:
     """One group of bars per row (e.g. a department), one bar per series (e.g. sentiment)."""
-    label_width, bar, gap, top = 190, 11, 8, 44
+    label_width, bar, gap, top = 190, 8, 5, 44
     plot = width - label_width - 40
     scale = _scale_max([row[1].get(name, 0) for row in rows for name in series])
     group = bar * len(series) + gap
@@ -148,3 +151,57 @@ def stacked_columns(
     total = sum(sum(values.get(name, 0) for name in series) for _, values in columns)
     summary = f"{total} posts over {len(columns)} days"
     return _svg(kind, title, width, height, "".join(parts), summary)
+
+
+def line_chart(
+    kind: str,
+    title: str,
+    points: Sequence[tuple[str, Mapping[str, int]]],
+    series: Sequence[str],
+    width: int = 640,
+    height: int = 230,
+) -> Markup:
+    """One line per series over labelled points (e.g. months), each point titled with its value
+    and the last one written beside the line."""
+    left, top, bottom, right = 40, 44, 30, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    scale = _scale_max([values.get(name, 0) for _, values in points for name in series])
+    step = plot_w / max(len(points) - 1, 1)
+    parts = [_legend(series, left, 32)]
+    for tick in range(5):
+        value = scale * tick / 4
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" style="{_FONT}">'
+            f"{value:g}</text>"
+        )
+    for index, (label, _) in enumerate(points):
+        parts.append(
+            f'<text x="{left + index * step:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+            f'style="{_FONT}">{escape(label)}</text>'
+        )
+    for position, name in enumerate(series):
+        colour = _colour(name, position)
+        coordinates = [
+            (left + index * step, top + plot_h - plot_h * values.get(name, 0) / scale)
+            for index, (_, values) in enumerate(points)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for (x, y), (label, values) in zip(coordinates, points, strict=True):
+            parts.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(label)}, {escape(name)}: {values.get(name, 0)}</title></circle>"
+            )
+        if coordinates:
+            x, y = coordinates[-1]
+            parts.append(
+                f'<text x="{x + 6:.1f}" y="{y + 4:.1f}" style="{_FONT}">'
+                f"{points[-1][1].get(name, 0)}</text>"
+            )
+    summary = "; ".join(
+        f"{label}: " + ", ".join(f"{values.get(name, 0)} {name}" for name in series)
+        for label, values in points
+    )
+    return _svg(kind, title, width, height, "".join(parts), summary or "no data")

@@ -2,6 +2,10 @@
 
 Everything here is numbers and names, no HTML: `dashboards.report.render` turns a
 `MonthlyReport` into a page. Months are UTC calendar months, as the index counts days in UTC.
+
+Everything is counted by the post's time, not by when the pipeline saw it: a month replayed or
+back-filled later lands in its own month. An alert about a post counts in the month of its post;
+an alert about no post (the weekly sweep's) in the month it was raised.
 """
 
 from __future__ import annotations
@@ -13,15 +17,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from dashboards.report.themes import Theme, top_themes
-from socmon.index.port import NO_VALUE, DocumentStore, Index, PostQuery, PostStore
-from socmon.records import SENTIMENTS, Alert, RecordError, utcnow
+from dashboards.report.handling import (
+    BreachRow,
+    Notified,
+    ResponseRow,
+    UrgentIncident,
+    breaches_by_account,
+    notified,
+    response_times,
+    urgent_incidents,
+)
+from dashboards.report.themes import ThemeSummary, load_themes, named_themes
+from socmon.index.port import NO_VALUE, AlertStore, DocumentStore, Index, PostQuery, PostStore
+from socmon.records import SENTIMENTS, Alert, EnrichedPost, RecordError, utcnow
 from socmon.register import ACCOUNT_REQUESTS, AccountRequest, load_register
 from socmon.settings import Settings
 
-"""The document collection the governance stage keeps new-account requests in (a data contract:
-this module reads the documents with a model of its own, not the governance stage's code)."""
-THEME_SAMPLE = 10_000  # concerns read for themes: a search window, far above a month's concerns
+SEARCH_WINDOW = 10_000
+"""The most results one search returns (Elasticsearch's result window): posts are read a day at
+a time and alerts a month at a time, and a window that comes back full is reported in the notes,
+since it may have held more."""
+TREND_MONTHS = 12
+ALERT_LEEWAY = timedelta(days=1)  # a platform's clock may put a post a little after its alert
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MENTION_KINDS = ("mention", "comment", "reply")  # what the public says; not our own posts
 
@@ -112,18 +129,35 @@ class TallyRow:
 
 
 @dataclass(frozen=True)
+class TrendPoint:
+    """One month of the twelve-month trend: the public's posts, and our own."""
+
+    month: Month
+    mentions: int
+    concerns: int
+    compliments: int
+    official: int
+
+
+@dataclass(frozen=True)
 class AccountActivity:
-    """An official account's posts per week of the month, and whether it went quiet."""
+    """An official account's posts per week of the month, whether it went quiet, and what the
+    governance sweep did about it (its ``inactive_account`` alerts raised in the month)."""
 
     platform: str
     handle: str
     registered: bool
     team: str = ""
     owner: str = ""
+    line_manager: str = ""
     weekly: tuple[int, ...] = ()
     last_post: date | None = None
     quiet_days: int | None = None  # days without an official post at the month's end
     expected_interval_days: int = 7
+    reminders: int = 0  # the sweep's inactive_account alerts about it in the month
+    reminded_at: datetime | None = None  # the first of them
+    escalated_at: datetime | None = None  # the first escalated one (the line manager told)
+    escalated_to: tuple[Notified, ...] = ()
 
     @property
     def quiet(self) -> bool:
@@ -131,15 +165,18 @@ class AccountActivity:
             self.quiet_days is None or self.quiet_days > self.expected_interval_days
         )
 
-
-@dataclass(frozen=True)
-class BreachRow:
-    """Policy-breach alerts on one official account in the month."""
-
-    platform: str
-    account: str
-    alerts: int
-    rules: tuple[str, ...]
+    @property
+    def escalation(self) -> str:
+        """Where the sweep's escalation stands, in words."""
+        if self.escalated_at is not None:
+            told = ", ".join(n.recipient for n in self.escalated_to if n.sent)
+            whom = f" ({told})" if told else ""
+            return f"Escalated to the line manager{whom} on {self.escalated_at:%d %b %Y}"
+        if self.reminded_at is not None:
+            if not self.quiet:
+                return f"Owner reminded on {self.reminded_at:%d %b %Y}; posting again since"
+            return f"Owner reminded on {self.reminded_at:%d %b %Y}; not escalated yet"
+        return "No reminder from the weekly sweep this month"
 
 
 @dataclass(frozen=True)
@@ -149,18 +186,26 @@ class MonthlyReport:
     organisation: str
     month: Month
     generated_at: datetime
-    sentiment: dict[str, Change]
+    posts: Change  # every post of the month, the public's and our own
+    posts_by_sentiment: dict[str, int]  # every post of the month (what `socmon stats` counts)
+    sentiment: dict[str, Change]  # the public's posts
     departments: list[TallyRow]
     platforms: list[TallyRow]
     daily: list[tuple[str, dict[str, int]]]
-    themes: list[Theme]
+    trend: list[TrendPoint]
+    themes: ThemeSummary
     alerts: dict[str, Change]
+    urgent: list[UrgentIncident]
+    urgent_before: int
     abuse: Change
     abuse_by_account: list[tuple[str, str, int]]
     breaches: list[BreachRow]
+    response: list[ResponseRow]
+    response_all: ResponseRow
     weeks: list[str]
     accounts: list[AccountActivity]
     account_requests: list[AccountRequest]
+    department_names: dict[str, str] = field(default_factory=dict)
     account_requests_error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -172,8 +217,21 @@ class MonthlyReport:
         )
 
     @property
+    def official_posts(self) -> Change:
+        return Change(self.posts.now - self.mentions.now, self.posts.before - self.mentions.before)
+
+    @property
+    def breach_posts(self) -> int:
+        return sum(row.posts for row in self.breaches)
+
+    @property
+    def urgent_open(self) -> list[UrgentIncident]:
+        return [incident for incident in self.urgent if incident.open]
+
+    @property
     def quiet_accounts(self) -> list[AccountActivity]:
-        return [account for account in self.accounts if account.quiet]
+        """Registered accounts quiet at the month's end, or reminded by the sweep in it."""
+        return [account for account in self.accounts if account.quiet or account.reminders]
 
     @property
     def unregistered_accounts(self) -> list[AccountActivity]:
@@ -192,9 +250,8 @@ def _mention_counts(
     index: PostStore, month: Month, by: Sequence[Any]
 ) -> dict[tuple[str, ...], int]:
     """Counts of the public's posts (not our own) in the month, keyed without the kind."""
-    query = PostQuery(since=month.start, until=month.end)
     counts: dict[tuple[str, ...], int] = defaultdict(int)
-    for key, count in index.count_posts(query, by=("kind", *by)).items():
+    for key, count in _counts(index, month, ("kind", *by)).items():
         if key[0] in MENTION_KINDS:
             counts[key[1:]] += count
     return counts
@@ -229,7 +286,11 @@ def _normalised(handle: str) -> str:
 
 
 def _account_activity(
-    index: Index, settings: Settings, month: Month, weeks: list[str]
+    index: Index,
+    settings: Settings,
+    month: Month,
+    weeks: list[str],
+    sweep_alerts: Sequence[Alert],
 ) -> list[AccountActivity]:
     in_month = index.count_posts(
         PostQuery(kind="official_post", since=month.start, until=month.end),
@@ -253,6 +314,10 @@ def _account_activity(
         key = (platform, _normalised(account))
         spelling.setdefault(key, account)
         weekly[key][week] = weekly[key].get(week, 0) + count
+    reminders: dict[tuple[str, str], list[Alert]] = defaultdict(list)
+    for alert in sweep_alerts:
+        if alert.kind == "inactive_account" and alert.account and alert.platform:
+            reminders[(alert.platform, _normalised(alert.account))].append(alert)
     month_end = (month.end - timedelta(days=1)).date()
     activity: list[AccountActivity] = []
     registered: set[tuple[str, str]] = set()
@@ -263,6 +328,8 @@ def _account_activity(
         key = (entry.platform, _normalised(entry.handle))
         registered.add(key)
         last = last_day.get(key)
+        sent = sorted(reminders.get(key, ()), key=lambda a: a.created_at)
+        escalated = [alert for alert in sent if alert.escalated]
         activity.append(
             AccountActivity(
                 platform=entry.platform,
@@ -270,10 +337,17 @@ def _account_activity(
                 registered=True,
                 team=entry.team,
                 owner=entry.owner or "",
+                line_manager=entry.line_manager or "",
                 weekly=tuple(weekly.get(key, {}).get(week, 0) for week in weeks),
                 last_post=last,
                 quiet_days=(month_end - last).days if last else None,
                 expected_interval_days=entry.expected_interval_days,
+                reminders=len(sent),
+                reminded_at=sent[0].created_at if sent else None,
+                escalated_at=escalated[0].created_at if escalated else None,
+                escalated_to=notified(index.deliveries_for(escalated[0].alert_id))
+                if escalated
+                else (),
             )
         )
     for key, counts in sorted(weekly.items()):
@@ -290,22 +364,6 @@ def _account_activity(
                 )
             )
     return activity
-
-
-def _breaches(alerts: Iterable[Alert]) -> list[BreachRow]:
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    rules: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for alert in alerts:
-        if alert.kind != "policy_breach":
-            continue
-        key = (alert.post.platform if alert.post else "", alert.account or "")
-        counts[key] += 1
-        if alert.classification:
-            rules[key] |= {breach.rule for breach in alert.classification.breaches}
-    return [
-        BreachRow(platform, account, count, tuple(sorted(rules[(platform, account)])))
-        for (platform, account), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
 
 
 def _account_requests(
@@ -329,17 +387,107 @@ def _account_requests(
     return sorted(chosen, key=lambda r: (r.requested_on, r.team)), None
 
 
+def posts_of(index: PostStore, month: Month, notes: list[str]) -> list[EnrichedPost]:
+    """Every post written in the month, oldest day first, read a day at a time (one search
+    returns at most `SEARCH_WINDOW`); a full day is reported in `notes`."""
+    posts: list[EnrichedPost] = []
+    for day in month.days():
+        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        found = index.search_posts(
+            PostQuery(since=start, until=start + timedelta(days=1), limit=SEARCH_WINDOW)
+        )
+        if len(found) >= SEARCH_WINDOW:
+            notes.append(
+                f"{day:%d %b %Y} had {SEARCH_WINDOW} posts or more: the lists and response "
+                f"times read the newest {SEARCH_WINDOW} of that day only."
+            )
+        posts.extend(found)
+    return posts
+
+
+def post_month(alert: Alert) -> Month:
+    """The month an alert counts in: its post's, or when it was raised if it has no post."""
+    moment = (alert.post.created_at if alert.post else alert.created_at).astimezone(UTC)
+    return Month(moment.year, moment.month)
+
+
+def alerts_by_post_month(
+    index: AlertStore, months: Iterable[Month], until: datetime, notes: list[str]
+) -> dict[Month, list[Alert]]:
+    """The alerts of each month in `months`, by `post_month`, raised up to `until`.
+
+    An alert is raised after its post, so the alerts raised from the first month's start (less
+    a day of leeway) to `until` hold every alert of those months; they are read a month at a
+    time, since a replay can raise a year's alerts in one afternoon.
+    """
+    wanted = set(months)
+    found: dict[Month, list[Alert]] = {month: [] for month in wanted}
+    start = min(wanted).start - ALERT_LEEWAY
+    while start < until:
+        end = min(Month(start.year, start.month).end, until)
+        window = index.alerts_between(start, end)
+        if len(window) >= SEARCH_WINDOW:
+            notes.append(
+                f"{SEARCH_WINDOW} alerts or more were raised between {start:%d %b %Y} and "
+                f"{end:%d %b %Y}: the alert counts may leave some out."
+            )
+        for alert in window:
+            month = post_month(alert)
+            if month in found:
+                found[month].append(alert)
+        start = end
+    return found
+
+
+def _counts(index: PostStore, month: Month, by: Sequence[Any]) -> dict[tuple[str, ...], int]:
+    return index.count_posts(PostQuery(since=month.start, until=month.end), by=by)
+
+
+def twelve_months(index: PostStore, month: Month) -> list[TrendPoint]:
+    """The public's posts, concerns and compliments, and our own posts, per month for the
+    twelve months ending with `month` (one count by the index's ``month`` dimension)."""
+    months = [month]
+    while len(months) < TREND_MONTHS:
+        months.insert(0, months[0].previous)
+    counts = index.count_posts(
+        PostQuery(since=months[0].start, until=month.end), by=("kind", "sentiment", "month")
+    )
+    totals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (kind, sentiment, label), count in counts.items():
+        public = "public" if kind in MENTION_KINDS else "official"
+        totals[(label, public, sentiment)] += count
+    points = []
+    for each in months:
+        label = str(each)
+        points.append(
+            TrendPoint(
+                month=each,
+                mentions=sum(totals.get((label, "public", s), 0) for s in SENTIMENTS),
+                concerns=totals.get((label, "public", "concern"), 0),
+                compliments=totals.get((label, "public", "compliment"), 0),
+                official=sum(totals.get((label, "official", s), 0) for s in SENTIMENTS),
+            )
+        )
+    return points
+
+
 def build_report(
     index: Index, settings: Settings, month: Month, now: datetime | None = None
 ) -> MonthlyReport:
-    """Gather the month's figures (and the previous month's, for the trend) from the index."""
+    """Gather the month's figures (and the previous month's, for the change) from the index."""
+    generated = now or utcnow()
     previous = month.previous
+    notes: list[str] = []
+    names = {department.id: department.name for department in settings.departments}
+    names[NO_VALUE] = "No department identified"
+    keep_handles = [account.handle for account in settings.accounts]
+
+    every_now = {key[0]: n for key, n in _counts(index, month, ("sentiment",)).items()}
+    every_before = {key[0]: n for key, n in _counts(index, previous, ("sentiment",)).items()}
     sentiments = {key[0]: n for key, n in _mention_counts(index, month, ("sentiment",)).items()}
     sentiments_before = {
         key[0]: n for key, n in _mention_counts(index, previous, ("sentiment",)).items()
     }
-    names = {department.id: department.name for department in settings.departments}
-    names[NO_VALUE] = "No department identified"
     departments = _tally_rows(
         _mention_counts(index, month, ("department", "sentiment")),
         _mention_counts(index, previous, ("department", "sentiment")),
@@ -358,41 +506,60 @@ def build_report(
         )
         for day in month.days()
     ]
-    concerns = index.search_posts(
-        PostQuery(sentiment="concern", since=month.start, until=month.end, limit=THEME_SAMPLE)
+
+    posts = posts_of(index, month, notes)
+    alerts = alerts_by_post_month(
+        index, (previous, month), max(generated, utcnow(), month.end) + ALERT_LEEWAY, notes
     )
-    ignore = [settings.organisation.name, *(a.handle for a in settings.accounts)]
-    themes = top_themes(
-        (p.post.text for p in concerns if p.post.kind in MENTION_KINDS),
-        ignore=[word for phrase in ignore for word in phrase.split()],
+    by_post: dict[str, list[Alert]] = defaultdict(list)
+    for alert in alerts[month]:
+        if alert.post is not None:
+            by_post[alert.post.key].append(alert)
+    kinds = sorted({a.kind for a in alerts[month]} | {a.kind for a in alerts[previous]})
+
+    concerns = [p for p in posts if p.classification.sentiment == "concern"]
+    concerns_before = index.search_posts(
+        PostQuery(
+            sentiment="concern", since=previous.start, until=previous.end, limit=SEARCH_WINDOW
+        )
     )
-    alerts = index.alerts_between(month.start, month.end)
-    alerts_before = index.alerts_between(previous.start, previous.end)
-    kinds = sorted({a.kind for a in alerts} | {a.kind for a in alerts_before})
+    if len(concerns_before) >= SEARCH_WINDOW:
+        notes.append(f"Last month's themes were found in its newest {SEARCH_WINDOW} concerns only.")
+    themes = named_themes(
+        [p for p in concerns if p.post.kind in MENTION_KINDS],
+        (p for p in concerns_before if p.post.kind in MENTION_KINDS),
+        load_themes(),
+        names,
+        keep_handles,
+    )
+    response, response_all = response_times(posts, names)
     abuse = _mention_counts(index, month, ("abusive", "platform", "account"))
     abuse_before = _mention_counts(index, previous, ("abusive",))
     weeks = sorted({(day - timedelta(days=day.weekday())).isoformat() for day in month.days()})
     requests, requests_error = _account_requests(index, month)
-    notes = []
-    if len(concerns) >= THEME_SAMPLE:
-        notes.append(f"Themes were found in the newest {THEME_SAMPLE} concerns only.")
     return MonthlyReport(
         organisation=settings.organisation.name,
         month=month,
-        generated_at=now or utcnow(),
+        generated_at=generated,
+        posts=Change(sum(every_now.values()), sum(every_before.values())),
+        posts_by_sentiment={s: every_now.get(s, 0) for s in SENTIMENTS},
         sentiment={
             s: Change(sentiments.get(s, 0), sentiments_before.get(s, 0)) for s in SENTIMENTS
         },
         departments=departments,
         platforms=platforms,
         daily=daily,
+        trend=twelve_months(index, month),
         themes=themes,
         alerts={
             kind: Change(
-                sum(a.kind == kind for a in alerts), sum(a.kind == kind for a in alerts_before)
+                sum(a.kind == kind for a in alerts[month]),
+                sum(a.kind == kind for a in alerts[previous]),
             )
             for kind in kinds
         },
+        urgent=urgent_incidents(posts, by_post, index.deliveries_for, names, keep_handles),
+        urgent_before=_counts(index, previous, ("urgent",)).get(("true",), 0),
         abuse=Change(
             sum(n for key, n in abuse.items() if key[0] == "true"),
             abuse_before.get(("true",), 0),
@@ -405,10 +572,15 @@ def build_report(
             ),
             key=lambda row: (-row[2], row[0], row[1]),
         ),
-        breaches=_breaches(alerts),
+        breaches=breaches_by_account(posts),
+        response=response,
+        response_all=response_all,
         weeks=weeks,
-        accounts=_account_activity(index, settings, month, weeks),
+        accounts=_account_activity(
+            index, settings, month, weeks, [a for a in alerts[month] if a.post is None]
+        ),
         account_requests=requests,
+        department_names=names,
         account_requests_error=requests_error,
         notes=notes,
     )

@@ -9,15 +9,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dashboards.report.charts import horizontal_bars, stacked_columns
+from dashboards.report.charts import horizontal_bars, line_chart, stacked_columns
+from dashboards.report.handling import rule_name
 from dashboards.report.monthly import Change, MonthlyReport
+from dashboards.report.summary import duration, executive_summary
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHART_DEPARTMENTS = 10
 PDF_TIMEOUT = 120.0  # seconds; a cold Chromium start on a small machine takes a few
 
 
@@ -38,6 +42,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["change"] = _format_change
+    env.filters["duration"] = duration
+    env.filters["rule"] = _rule_name
+    env.filters["without_domain"] = _without_domain
     return env
 
 
@@ -51,23 +58,58 @@ def _format_change(change: Change) -> str:
     return f"{sign}{abs(change.delta)} ({relative})"
 
 
+def _rule_name(rule: str) -> str:
+    """A policy rule as a table's words: ``nhs_number`` -> ``NHS number``."""
+    words = rule_name(rule)
+    return words[0].upper() + words[1:]
+
+
+def common_domain(report: MonthlyReport) -> str | None:
+    """The e-mail domain of most of the people alerted about urgent posts, when it is that of
+    at least half of them: the urgent table writes those addresses without it."""
+    domains = Counter(
+        person.recipient.rpartition("@")[2].casefold()
+        for incident in report.urgent
+        for person in incident.alerted
+        if "@" in person.recipient
+    )
+    if not domains:
+        return None
+    domain, count = domains.most_common(1)[0]
+    return domain if count * 2 >= sum(domains.values()) else None
+
+
+def _without_domain(recipient: str, domain: str | None) -> str:
+    if domain and recipient.casefold().endswith("@" + domain):
+        return recipient[: -len(domain) - 1]
+    return recipient
+
+
 def charts(report: MonthlyReport) -> dict[str, Markup]:
     """The report's charts as inline SVG, by name."""
-    series = ("compliment", "concern")
+    # the ten busiest: a chart short enough (a quarter of a page) never to leave a page
+    # half empty when it moves on to the next; the table beside it lists them all
     top_departments = [
         (row.name, {"compliment": row.compliments.now, "concern": row.concerns.now})
-        for row in report.departments[:12]
+        for row in report.departments[:CHART_DEPARTMENTS]
     ]
     trend = [
         (
-            sentiment,
-            {"previous": change.before, "this month": change.now},
+            point.month.start.strftime("%b %y"),
+            {
+                "posts": point.mentions,
+                "concerns": point.concerns,
+                "compliments": point.compliments,
+            },
         )
-        for sentiment, change in report.sentiment.items()
+        for point in report.trend
     ]
     return {
-        "departments": horizontal_bars(
-            "departments", "Compliments and concerns by department", top_departments, series
+        "trend": line_chart(
+            "trend",
+            f"The public's posts per month, {report.trend[0].month.label} to {report.month.label}",
+            trend,
+            ("posts", "concerns", "compliments"),
         ),
         "daily": stacked_columns(
             "daily",
@@ -75,11 +117,11 @@ def charts(report: MonthlyReport) -> dict[str, Markup]:
             report.daily,
             ("concern", "compliment", "neutral"),
         ),
-        "trend": horizontal_bars(
-            "trend",
-            f"{report.month.label} against {report.month.previous.label}",
-            trend,
-            ("previous", "this month"),
+        "departments": horizontal_bars(
+            "departments",
+            f"Compliments and concerns, the {len(top_departments)} busiest departments",
+            top_departments,
+            ("compliment", "concern"),
         ),
     }
 
@@ -87,7 +129,12 @@ def charts(report: MonthlyReport) -> dict[str, Markup]:
 def render_html(report: MonthlyReport) -> str:
     """The report as one self-contained HTML page (styles and charts inline)."""
     template = _environment().get_template("monthly.html.j2")
-    return template.render(report=report, charts=charts(report))
+    return template.render(
+        report=report,
+        charts=charts(report),
+        summary=executive_summary(report),
+        domain=common_domain(report),
+    )
 
 
 def find_browser() -> str | None:

@@ -1,80 +1,224 @@
-"""Top themes of a month's concerns: the words and word pairs most concerns share.
+"""Themes of a month's concerns, named: waiting times, communication, parking and the like.
 
-Counted per post (a word said five times in one rant counts once), so a theme is what many
-people raised, not what one person repeated. Word pairs come first when enough posts share them,
-since "car park" says more than "car" and "park" apart.
+The themes and their keywords are data (``themes.yaml`` beside this module), so the
+communications team can change them without touching code. A concern counts once in each theme
+whose keywords it uses; a theme comes with the departments it touches most and a few example
+posts, with personal data masked (`dashboards.report.masking`).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
 
-# Function words, and words every post to a hospital uses, that say nothing about the theme.
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because been
-    before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each few for from further get got had hadn't has hasn't have
-    haven't having he her here hers herself him himself his how i i'd i'll i'm i've if in into is
-    isn't it it's its itself just let's me more most much my myself no nor not now of off on once
-    only or other ought our ours ourselves out over own really same she should shouldn't so some
-    still such than that that's the their theirs them themselves then there there's these they
-    they're this those through to too under until up us very was wasn't we we're were weren't
-    what when where which while who whom why will with won't would wouldn't you you're your yours
-    yourself yourselves again always ever even every yet today yesterday tomorrow day days week
-    one two three ive im dont cant wont didnt isnt wasnt thats theres
-    thanks thank please hi hello anyone anybody someone know think going want need said say
-    nhs hospital hospitals trust
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_TOKEN = re.compile(r"[a-z][a-z'&]*[a-z]|[a-z]")
-_NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
+import emoji
+import yaml
+
+from dashboards.report.masking import mask_personal_data
+from socmon.records import EnrichedPost
+
+THEMES_FILE = "themes.yaml"
+EXAMPLE_LENGTH = 220  # characters of a quoted post: two lines of the printed page
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![\w@])@[\w.\-]+")
+_WORD = "[a-z0-9&'£.]"
+
+
+class ThemesFileError(ValueError):
+    """The themes file is not what the report expects; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class ThemeDefinition:
+    """A named theme and the keywords that put a post in it."""
+
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # compiled once per definition (frozen: set the way dataclasses themselves do)
+        object.__setattr__(self, "patterns", tuple(_keyword_pattern(k) for k in self.keywords))
+
+    def hits(self, normalised: str) -> int:
+        """How many of the keywords `normalised` text (see `normalise`) uses."""
+        return sum(1 for pattern in self.patterns if pattern.search(normalised))
+
+
+@dataclass(frozen=True)
+class Example:
+    """A post quoted for a theme: its masked, shortened text, when and where."""
+
+    text: str
+    created_at: datetime
+    platform: str
 
 
 @dataclass(frozen=True)
 class Theme:
-    """A word or word pair and how many posts use it."""
+    """A theme of the month's concerns: how many raised it (and the month before), the
+    departments those posts were about most, and example posts."""
 
-    term: str
+    id: str
+    name: str
     posts: int
+    posts_before: int
+    departments: tuple[tuple[str, int], ...]
+    examples: tuple[Example, ...]
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words of a post, without links, handles, hashtags, numbers or stop words."""
-    cleaned = _NOISE.sub(" ", text.lower().replace("’", "'"))
-    return [w for w in _TOKEN.findall(cleaned) if w not in STOPWORDS and len(w) > 2]
+@dataclass(frozen=True)
+class ThemeSummary:
+    """The themes with at least one post, most raised first, and the concerns in none."""
+
+    themes: list[Theme]
+    concerns: int
+    unmatched: int
 
 
-def top_themes(
-    texts: Iterable[str], limit: int = 10, min_posts: int = 2, ignore: Iterable[str] = ()
-) -> list[Theme]:
-    """The `limit` terms used by the most posts (at least `min_posts`), pairs before words.
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    parts = []
+    for word in keyword.lower().split():
+        if word == "*":
+            parts.append(f"{_WORD}+")
+        elif word.endswith("*"):
+            parts.append(re.escape(word[:-1]) + f"{_WORD}*")
+        else:
+            parts.append(re.escape(word))
+    return re.compile(r"(?<![a-z0-9&])" + r"[\s\-/,]+".join(parts) + r"(?![a-z0-9&])")
 
-    `ignore` holds further words to leave out (the organisation's name, its handles). A word
-    already inside a chosen pair is dropped when it adds no post beyond the pair's.
+
+def normalise(text: str) -> str:
+    """Lower case, without links or @handles, with hashtags read as words: what keywords match."""
+    text = text.lower().replace("’", "'").replace("‘", "'")
+    return _NOISE.sub(" ", text).replace("#", " ")
+
+
+def load_themes(text: str | None = None) -> tuple[ThemeDefinition, ...]:
+    """The theme definitions of the bundled ``themes.yaml``, or of `text` in the same form."""
+    if text is None:
+        text = resources.files("dashboards.report").joinpath(THEMES_FILE).read_text("utf-8")
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        msg = f"{THEMES_FILE} is not valid YAML: {exc}"
+        raise ThemesFileError(msg) from exc
+    entries = data.get("themes") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        msg = f"{THEMES_FILE} must hold a non-empty list under 'themes'"
+        raise ThemesFileError(msg)
+    definitions: list[ThemeDefinition] = []
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            msg = f"{THEMES_FILE}: theme {position} is not a mapping of id, name and keywords"
+            raise ThemesFileError(msg)
+        ident, name, keywords = entry.get("id"), entry.get("name"), entry.get("keywords")
+        if not isinstance(ident, str) or not isinstance(name, str) or not ident or not name:
+            msg = f"{THEMES_FILE}: theme {position} needs an id and a name"
+            raise ThemesFileError(msg)
+        if (
+            not isinstance(keywords, list)
+            or not keywords
+            or not all(isinstance(k, str) and k.strip() for k in keywords)
+        ):
+            msg = f"{THEMES_FILE}: theme {ident!r} needs a list of keywords (words or phrases)"
+            raise ThemesFileError(msg)
+        if any(d.id == ident for d in definitions):
+            msg = f"{THEMES_FILE}: theme id {ident!r} is used twice"
+            raise ThemesFileError(msg)
+        definitions.append(ThemeDefinition(ident, name, tuple(k.strip() for k in keywords)))
+    return tuple(definitions)
+
+
+def quote(text: str, keep_handles: Iterable[str] = (), length: int = EXAMPLE_LENGTH) -> str:
+    """A post as the report quotes it: personal data masked, emoji left out (a printed page
+    has no font for most of them, and they would print as empty boxes), shortened."""
+    return shorten(emoji.replace_emoji(mask_personal_data(text, keep_handles), replace=""), length)
+
+
+def shorten(text: str, length: int = EXAMPLE_LENGTH) -> str:
+    """`text` on one line, cut at a word boundary to at most `length` characters, with "…"."""
+    flat = " ".join(text.split())
+    if len(flat) <= length:
+        return flat
+    cut = flat[: length - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def named_themes(
+    concerns: Sequence[EnrichedPost],
+    concerns_before: Iterable[EnrichedPost],
+    definitions: Sequence[ThemeDefinition],
+    department_names: Mapping[str, str],
+    keep_handles: Iterable[str] = (),
+    examples: int = 2,
+) -> ThemeSummary:
+    """Sort the month's concerns (and the month before's, for the change) into the themes.
+
+    Examples are chosen among the posts that are neither abusive nor urgent (an urgent post
+    is listed with its handling elsewhere, and abuse is not quoted to a board): the ones using
+    most of the theme's keywords, newest first, each post quoted under one theme at most.
     """
-    ignored = {w.lower().lstrip("@#") for w in ignore}
-    singles: Counter[str] = Counter()
-    pairs: Counter[str] = Counter()
-    for text in texts:
-        tokens = [w for w in words(text) if w not in ignored]
-        singles.update(set(tokens))
-        pairs.update({f"{a} {b}" for a, b in itertools.pairwise(tokens) if a != b})
-    chosen: list[Theme] = [
-        Theme(term, count) for term, count in _ranked(pairs) if count >= min_posts
-    ][:limit]
-    covered = {word: theme.posts for theme in chosen for word in theme.term.split()}
-    for term, count in _ranked(singles):
-        if len(chosen) >= limit or count < min_posts:
-            break
-        if count > covered.get(term, 0):
-            chosen.append(Theme(term, count))
-    return sorted(chosen, key=lambda theme: (-theme.posts, theme.term))[:limit]
-
-
-def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
-    # most posts first, then alphabetical, so a report is the same every time it is rendered
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    kept = tuple(keep_handles)
+    before = Counter(
+        definition.id
+        for post in concerns_before
+        for definition in definitions
+        if definition.hits(normalise(post.post.text))
+    )
+    texts = {post.key: normalise(post.post.text) for post in concerns}
+    quoted: set[str] = set()
+    themes: list[Theme] = []
+    matched: set[str] = set()
+    for definition in definitions:
+        scored = [(definition.hits(texts[post.key]), post) for post in concerns]
+        posts = [(hits, post) for hits, post in scored if hits]
+        if not posts:
+            continue
+        matched |= {post.key for _, post in posts}
+        departments = Counter(
+            department_names.get(department, department)
+            for _, post in posts
+            for department in post.classification.departments
+        )
+        candidates = sorted(
+            (
+                (hits, post)
+                for hits, post in posts
+                if not post.classification.abusive and not post.classification.urgent
+            ),
+            key=lambda item: (
+                item[1].key in quoted,
+                -item[0],
+                -item[1].classification.confidence,
+                -item[1].post.created_at.timestamp(),
+                item[1].key,
+            ),
+        )
+        chosen = [post for _, post in candidates[:examples]]
+        quoted |= {post.key for post in chosen}
+        themes.append(
+            Theme(
+                id=definition.id,
+                name=definition.name,
+                posts=len(posts),
+                posts_before=before.get(definition.id, 0),
+                departments=tuple(sorted(departments.items(), key=lambda kv: (-kv[1], kv[0]))[:3]),
+                examples=tuple(
+                    Example(
+                        text=quote(post.post.text, kept),
+                        created_at=post.post.created_at,
+                        platform=post.post.platform,
+                    )
+                    for post in chosen
+                ),
+            )
+        )
+    order = {definition.id: n for n, definition in enumerate(definitions)}
+    themes.sort(key=lambda theme: (-theme.posts, order[theme.id]))
+    return ThemeSummary(themes, len(concerns), len(concerns) - len(matched))

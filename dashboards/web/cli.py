@@ -3,9 +3,11 @@
 ``socmon dashboard`` serves the dashboard against the configured index (SQLite or
 Elasticsearch); ``socmon dashboard add-user NAME`` creates a local user (the password is asked
 for, or read from standard input when that is not a terminal; ``--replace`` sets a new one and
-logs the user out everywhere); ``socmon dashboard remove-user NAME`` removes one and ends their
-sessions; ``socmon dashboard export-feedback --out FILE`` writes the corrections as labelled
-JSON Lines for training.
+logs the user out everywhere), who sees every post, or with ``--role department --department
+ID`` only that department's; ``socmon dashboard set-role NAME`` changes a user's role,
+``socmon dashboard list-users`` lists them; ``socmon dashboard remove-user NAME`` removes one and
+ends their sessions; ``socmon dashboard export-feedback --out FILE`` writes the corrections as
+labelled JSON Lines for training.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Annotated
 import typer
 
 from socmon.cliutil import ConfigOpt, DataDirOpt, index_or_exit, settings_or_exit, setup_logging
+from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,20 @@ def serve(
         server.run(sockets=[sock])
 
 
+RoleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--role",
+        help="communications (sees every post) or department (sees one department's posts). "
+        "Default: communications for a new user, unchanged with --replace.",
+    ),
+]
+DepartmentOpt = Annotated[
+    str | None,
+    typer.Option("--department", help="With --role department: the department id it sees."),
+]
+
+
 def add_user_command(
     name: Annotated[str, typer.Argument(help="The user name to log in with.")],
     config: ConfigOpt = None,
@@ -86,13 +103,19 @@ def add_user_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Set a new password for an existing user.")
     ] = False,
+    role: RoleOpt = None,
+    department: DepartmentOpt = None,
 ) -> None:
     """Create a dashboard user (local login); the password is asked for, or read from stdin."""
-    from dashboards.web.users import UserError, add_user, check_name
+    from dashboards.web.users import UserError, add_user, check_name, check_role
 
     settings = settings_or_exit(config, data_dir)
+    checked_role = None
     try:
         check_name(name)
+        if role is not None or department is not None:
+            known = [d.id for d in settings.departments]
+            checked_role, department = check_role(role or "department", department, known)
     except UserError as exc:
         typer.echo(f"socmon: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -102,7 +125,9 @@ def add_user_command(
         password = sys.stdin.readline().rstrip("\r\n")
     with index_or_exit(settings) as index:
         try:
-            add_user(index, name, password, replace=replace)
+            user = add_user(
+                index, name, password, replace=replace, role=checked_role, department=department
+            )
         except UserError as exc:
             typer.echo(f"socmon: {exc}", err=True)
             raise typer.Exit(2) from exc
@@ -111,10 +136,58 @@ def add_user_command(
             "socmon: note: dashboard.auth is 'proxy', so local users are not used to log in",
             err=True,
         )
+    sees = _sees(user.role, user.department, settings)
     if replace:
-        typer.echo(f"user {name} updated; their sessions are ended")
+        typer.echo(f"user {name} updated ({sees}); their sessions are ended")
     else:
-        typer.echo(f"user {name} created")
+        typer.echo(f"user {name} created ({sees})")
+
+
+def _sees(role: str, department: str | None, settings: Settings) -> str:
+    if role != "department":
+        return "communications: sees every post"
+    names = {d.id: d.name for d in settings.departments}
+    return f"department: sees only the posts of {names.get(department or '', department)}"
+
+
+def set_role_command(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="communications (sees every post) or department (one department's posts).",
+        ),
+    ],
+    department: DepartmentOpt = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Change what a dashboard user sees; it applies from their next page."""
+    from dashboards.web.users import UserError, check_role, set_role
+
+    settings = settings_or_exit(config, data_dir)
+    try:
+        checked, department = check_role(role, department, [d.id for d in settings.departments])
+        with index_or_exit(settings) as index:
+            user = set_role(index, name, checked, department)
+    except UserError as exc:
+        typer.echo(f"socmon: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"user {name}: {_sees(user.role, user.department, settings)}")
+
+
+def list_users_command(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List the dashboard users and what each sees."""
+    from dashboards.web.users import list_users
+
+    settings = settings_or_exit(config, data_dir)
+    with index_or_exit(settings) as index:
+        users = list_users(index)
+    if not users:
+        typer.echo("no dashboard users yet; create one with `socmon dashboard add-user NAME`")
+    for user in sorted(users, key=lambda u: u.name.casefold()):
+        typer.echo(f"{user.name}\t{_sees(user.role, user.department, settings)}")
 
 
 def remove_user_command(
@@ -140,18 +213,24 @@ def export_feedback_command(
     data_dir: DataDirOpt = None,
     task: Annotated[
         str,
-        typer.Option(help="sentiment (label: compliment|concern|neutral) or departments."),
+        typer.Option(
+            help="sentiment ({text, label}: compliment|concern|neutral), departments ({text, "
+            "label}: a list of ids), urgent ({text, urgent}) or abusive ({text, abusive})."
+        ),
     ] = "sentiment",
 ) -> None:
-    """Write the dashboard's corrections as labelled JSON Lines {"text", "label"}."""
-    from dashboards.web.feedback import export_feedback
+    """Write the dashboard's corrections of one judgement as labelled JSON Lines."""
+    from dashboards.web.feedback import FEEDBACK_TASKS, export_feedback
 
-    if task not in ("sentiment", "departments"):
-        typer.echo(f"socmon: --task must be sentiment or departments, not {task!r}", err=True)
+    chosen = next((t for t in FEEDBACK_TASKS if t == task), None)
+    if chosen is None:
+        typer.echo(
+            f"socmon: --task must be one of {', '.join(FEEDBACK_TASKS)}, not {task!r}", err=True
+        )
         raise typer.Exit(2)
     settings = settings_or_exit(config, data_dir)
     with index_or_exit(settings, setup=False) as index:
-        count = export_feedback(index, out, "sentiment" if task == "sentiment" else "departments")
+        count = export_feedback(index, out, chosen)
     typer.echo(f"wrote {count} labelled examples to {out}")
 
 
@@ -176,6 +255,8 @@ def register(app: typer.Typer) -> None:
             serve(config, data_dir, host, port)
 
     dashboard.command("add-user")(add_user_command)
+    dashboard.command("set-role")(set_role_command)
+    dashboard.command("list-users")(list_users_command)
     dashboard.command("remove-user")(remove_user_command)
     dashboard.command("export-feedback")(export_feedback_command)
     app.add_typer(dashboard, name="dashboard")

@@ -5,6 +5,10 @@ a stolen index does not give the passwords away; a user is only ever looked up b
 wrong name costs as much time as a wrong password, so the login page does not tell which names
 exist. A session is stored by the SHA-256 of the cookie's random token (a copy of the index
 logs nobody in); setting a user's password again or removing the user ends their sessions.
+
+A user has a role: ``communications`` sees every post, ``department`` sees only the posts of
+its one department (`access.Viewer` enforces it on every page). Users stored before roles
+existed read as communications, as they were.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Literal, Self, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from socmon.index.port import Collection, DocumentStore
 from socmon.records import NonEmpty, Record, utcnow
@@ -39,12 +45,17 @@ def _dummy_hash() -> str:
     return _HASHER.hash("not a real password, only here to spend the same time")
 
 
+Role = Literal["communications", "department"]
+"""What a user sees: every post (``communications``), or one department's (``department``)."""
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
 class UserError(ValueError):
-    """A user cannot be created: a bad name, a short password or a name already taken."""
+    """A user cannot be created: a bad name, a short password, a name taken or a bad role."""
 
 
 class DashboardUser(Record):
-    """A person who may log in to the dashboard (local auth mode)."""
+    """A person who may log in to the dashboard (local auth mode), and what they may see."""
 
     name: NonEmpty
     password_hash: NonEmpty = Field(repr=False)
@@ -52,6 +63,19 @@ class DashboardUser(Record):
         default_factory=utcnow,
         description="when the user, or its password, was last set: older sessions are void",
     )
+    role: Role = Field(
+        default="communications", description="users stored before roles were communications"
+    )
+    department: str | None = Field(
+        default=None, description="the department id a ``department`` user sees (only that one)"
+    )
+
+    @model_validator(mode="after")
+    def _department_goes_with_the_role(self) -> Self:
+        if (self.role == "department") != (self.department is not None):
+            msg = "a department user needs a department, and only a department user has one"
+            raise ValueError(msg)
+        return self
 
 
 class DashboardSession(Record):
@@ -95,32 +119,83 @@ def find_user(index: DocumentStore, name: str) -> DashboardUser | None:
     return None
 
 
+def check_role(
+    role: str, department: str | None, departments: Sequence[str] | None = None
+) -> tuple[Role, str | None]:
+    """The role and department as stored, or `UserError` saying what is wrong; `departments`
+    (the configured ids), when given, must hold a department user's department."""
+    if role not in ROLES:
+        msg = f"role {role!r} is not one of {', '.join(ROLES)}"
+        raise UserError(msg)
+    if role == "communications":
+        if department:
+            msg = "a communications user sees every department: give --department only with "
+            msg += "--role department"
+            raise UserError(msg)
+        return "communications", None
+    if not department:
+        msg = "a department user needs --department (the department id it sees)"
+        raise UserError(msg)
+    if departments is not None and department not in departments:
+        known = ", ".join(departments) or "none configured"
+        msg = f"no department {department!r} in the configuration (departments: {known})"
+        raise UserError(msg)
+    return "department", department
+
+
 def add_user(
     index: DocumentStore,
     name: str,
     password: str,
     *,
     replace: bool = False,
+    role: Role | None = None,
+    department: str | None = None,
     now: datetime | None = None,
 ) -> DashboardUser:
     """Create (or with `replace`, reset the password of) a user; `UserError` if not allowed.
 
-    A reset ends the user's sessions: whoever knew the old password is logged out.
+    `role` None is ``communications`` for a new user and the role it had for a replaced one, so
+    a password reset never widens what a department user sees. A reset ends the user's
+    sessions: whoever knew the old password is logged out.
     """
     check_name(name)
     if len(password) < MIN_PASSWORD_LENGTH:
         msg = f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
         raise UserError(msg)
-    if not replace and find_user(index, name) is not None:
+    existing = find_user(index, name)
+    if not replace and existing is not None:
         msg = f"user {name!r} exists already (use --replace to set a new password)"
         raise UserError(msg)
+    if role is None and existing is not None:
+        role, department = existing.role, existing.department
+    role, department = check_role(role or "communications", department)
     user = DashboardUser(
-        name=name, password_hash=_HASHER.hash(password), created_at=now or utcnow()
+        name=name,
+        password_hash=_HASHER.hash(password),
+        created_at=now or utcnow(),
+        role=role,
+        department=department,
     )
     index.put_documents(USERS, [(name, user)])
     if replace:
         revoke_sessions(index, name)
     return user
+
+
+def set_role(
+    index: DocumentStore, name: str, role: Role, department: str | None = None
+) -> DashboardUser:
+    """Give an existing user another role (it applies from their next page: the role is read
+    on every request); `UserError` if there is no such user or the role is incomplete."""
+    user = find_user(index, name)
+    if user is None:
+        msg = f"no dashboard user {name!r}"
+        raise UserError(msg)
+    role, department = check_role(role, department)
+    changed = user.model_copy(update={"role": role, "department": department})
+    index.put_documents(USERS, [(name, changed)])
+    return changed
 
 
 def remove_user(index: DocumentStore, name: str) -> bool:

@@ -56,6 +56,8 @@ def default_routes() -> list[Route]:
     """The defaults the social media policy asks for (who hears of what, and when)."""
     return [
         Route(kind="concern", to=["department", "patient_services"], when="now"),
+        # A concern a person withdrew or moved in the dashboard: whoever was told of it hears.
+        Route(kind="withdrawn", to=["department", "patient_services"], when="now"),
         Route(kind="unsure_concern", to=["communications"], when="now"),
         Route(kind="compliment", to=["department", "patient_services"], when="digest"),
         Route(kind="urgent", to=["department", "patient_services", "communications"], when="now"),

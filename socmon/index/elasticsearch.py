@@ -17,11 +17,16 @@ to dead-letter. Writes use ``refresh="wait_for"``: the call returns once the doc
 to search, so a read right after a write sees it (the dashboard, the account sweep and the tests
 rely on that), without forcing a segment refresh per request the way ``refresh=true`` would; the
 price is up to one refresh interval (1 s by default) of extra latency per bulk call.
+
+A person's case on a post (`EnrichedPost.case`) is kept the same way as a correction: both are
+read from the stored record. Post text is searched in two fields: ``text.english`` (the built-in
+``english`` analyzer: stemmed words) and ``text`` (the standard analyzer: words as written, for
+prefixes and for stop words, which the english analyzer drops). `ElasticsearchIndex.setup`
+brings an index made by an older socmon up to date (see there).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,22 +40,29 @@ from elasticsearch.helpers import bulk, streaming_bulk
 
 from socmon.index.port import (
     NO_VALUE,
+    UNASSIGNED,
     BulkResult,
     Collection,
     Erased,
     IndexUnavailable,
+    PersonsWork,
     PostDimension,
     PostQuery,
+    PostSort,
     Stats,
     author_handle,
     check_dimensions,
-    keep_corrections,
+    check_post_query,
+    keep_persons_work,
     names_handle,
+    query_departments,
+    search_terms,
 )
 from socmon.records import (
+    OPEN_STATUSES,
     SENTIMENTS,
     Alert,
-    CorrectedLabels,
+    Case,
     DeadLetter,
     Delivery,
     EnrichedPost,
@@ -66,7 +78,13 @@ RETRYABLE_STATUSES: Final = (429, 502, 503, 504)
 # a correction) changed one of them between the read and the write; one retry nearly always does.
 CONFLICT_ATTEMPTS: Final = 3
 _CONFLICT: Final = "version_conflict_engine_exception"
-TEMPLATE_VERSION: Final = 1
+TEMPLATE_VERSION: Final = 2
+POST_DOCUMENT_VERSION: Final = 2
+"""The layout of a post document (its ``document_version``). 2: the triage fields (``case``,
+``case_status``, ``has_breach``, ``first_department``) and ``text.english``. `setup` rewrites
+the documents of an older layout from their record."""
+# Posts read and rewritten per request when `setup` brings old documents up to date.
+REWRITE_PAGE: Final = 500
 # Above this, a search must page; deliveries per alert and accounts per platform stay far below.
 MAX_RESULT_WINDOW: Final = 10_000
 # Alert ids per page when counting the alerts with no delivery (`Stats.alerts_pending`).
@@ -75,6 +93,7 @@ PENDING_PAGE: Final = 5_000
 _KEYWORD: Final = {"type": "keyword"}
 _DATE: Final = {"type": "date"}
 _TEXT: Final = {"type": "text"}
+_BOOLEAN: Final = {"type": "boolean"}
 # The full record, kept in _source only: never searched or aggregated, so no index or doc values.
 _RECORD: Final = {"type": "keyword", "index": False, "doc_values": False}
 # Date buckets as plain UTC dates, the same strings the SQLite adapter returns.
@@ -91,7 +110,9 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "account": _KEYWORD,
             "author": _KEYWORD,
             "author_handle": _KEYWORD,
-            "text": _TEXT,
+            # words as written (prefix search), and stemmed in a multi-field: an index made
+            # before it existed gets it from `setup` (an analyzer cannot change in place)
+            "text": {**_TEXT, "fields": {"english": {**_TEXT, "analyzer": "english"}}},
             "created_at": _DATE,
             # A keyword term longer than 32 KB is rejected by Lucene; a URL is not worth losing
             # the whole post over, so over-long ones are kept in _source but not indexed.
@@ -102,10 +123,13 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
             "fetched_at": _DATE,
             "sentiment": _KEYWORD,
             "confidence": {"type": "float"},
-            "urgent": {"type": "boolean"},
-            "abusive": {"type": "boolean"},
-            "unsure": {"type": "boolean"},
+            "urgent": _BOOLEAN,
+            "abusive": _BOOLEAN,
+            "unsure": _BOOLEAN,
             "departments": _KEYWORD,
+            # the first of the departments, to sort by (a sort on `departments` takes the least)
+            "first_department": _KEYWORD,
+            "has_breach": _BOOLEAN,
             # nested, so "rule X with severity high" matches within one breach, not across two.
             "breaches": {
                 "type": "nested",
@@ -127,10 +151,27 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
                 "properties": {
                     "sentiment": _KEYWORD,
                     "departments": _KEYWORD,
+                    "urgent": _BOOLEAN,
+                    "abusive": _BOOLEAN,
+                    "dismissed_breaches": _KEYWORD,
                     "corrected_by": _KEYWORD,
                     "corrected_at": _DATE,
                 }
             },
+            # `EnrichedPost.case_status`: also "new" for a post that needs action and has no case
+            "case_status": _KEYWORD,
+            # Only on posts with a case: its state for dashboards (response times from
+            # first_handled_at); the notes and history stay in `record`, never indexed.
+            "case": {
+                "properties": {
+                    "status": _KEYWORD,
+                    "assignee": _KEYWORD,
+                    "first_handled_at": _DATE,
+                    "updated_by": _KEYWORD,
+                    "updated_at": _DATE,
+                }
+            },
+            "document_version": {"type": "integer"},
             "record": _RECORD,
         },
     },
@@ -206,7 +247,7 @@ class _StoredPost:
 
     seq_no: int
     primary_term: int
-    correction: CorrectedLabels | None
+    post: EnrichedPost
 
 
 def _is_conflict(outcome: dict[str, Any]) -> bool:
@@ -373,22 +414,21 @@ class ElasticsearchIndex:
         return outcomes
 
     def _stored_posts(self, keys: Sequence[str]) -> dict[str, _StoredPost]:
-        """The version and correction of each stored post among `keys` (real-time, one mget)."""
+        """The version and record of each stored post among `keys` (real-time, one mget)."""
         index = self.indices["posts"]
         with self._calls(f"read {len(keys)} posts from {index}"):
             # 404: the index does not exist yet (the bulk write creates it from the template)
             response = self._client.options(ignore_status=404).mget(
-                index=index, ids=list(keys), source_includes=["correction"]
+                index=index, ids=list(keys), source_includes=["record"]
             )
         stored: dict[str, _StoredPost] = {}
         for doc in response.body.get("docs", ()):
             if not doc.get("found"):
                 continue
-            labels = (doc.get("_source") or {}).get("correction")
             stored[doc["_id"]] = _StoredPost(
                 seq_no=int(doc["_seq_no"]),
                 primary_term=int(doc["_primary_term"]),
-                correction=parse_record(CorrectedLabels, json.dumps(labels)) if labels else None,
+                post=parse_record(EnrichedPost, doc["_source"]["record"]),
             )
         return stored
 
@@ -400,14 +440,10 @@ class ElasticsearchIndex:
         failed: list[tuple[str, str]] = []
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             stored = self._stored_posts(list(dict.fromkeys(post.key for post in pending)))
-            corrections = {
-                key: found.correction
-                for key, found in stored.items()
-                if found.correction is not None
-            }
+            work = {key: PersonsWork.of(found.post) for key, found in stored.items()}
             # one action per key, the last post of it (as if written one after the other): two
             # conditional writes of one key in one request would conflict with each other
-            latest = {post.key: post for post in keep_corrections(pending, corrections)}
+            latest = {post.key: post for post in keep_persons_work(pending, work)}
             actions = [_post_action(index, post, stored.get(key)) for key, post in latest.items()]
             copies = Counter(post.key for post in pending)
             conflicts: set[str] = set()
@@ -422,6 +458,52 @@ class ElasticsearchIndex:
             if not pending:
                 break
         return BulkResult(written=written, failed=tuple(failed))
+
+    def _rewrite_old_posts(self) -> int:
+        """Rewrite every post document of a layout older than `POST_DOCUMENT_VERSION` from its
+        own record, so it gets the fields added since (and ``text.english`` its terms); returns
+        how many were rewritten.
+
+        Not an ``update_by_query``: without a script (which not every Elasticsearch-API server
+        runs) that only re-indexes the source as it is, and the new fields must be worked out
+        from the record (``case_status`` of an old concern is ``new``). Each write is conditional
+        on the version read: a post written meanwhile by this socmon has the new layout already,
+        so its conflict is skipped. Pages of `REWRITE_PAGE`, by key; a post that stays old
+        (written by an older socmon still running) is done by the next `setup`.
+        """
+        index = self.indices["posts"]
+        old = {
+            "bool": {"must_not": [{"range": {"document_version": {"gte": POST_DOCUMENT_VERSION}}}]}
+        }
+        rewritten = 0
+        after: list[Any] | None = None
+        while True:
+            body = self._search(
+                "posts",
+                f"find the posts of {index} to bring up to date",
+                query=old,
+                sort=[{"key": {"order": "asc"}}],
+                search_after=after,
+                size=REWRITE_PAGE,
+                source_includes=["key"],
+            )
+            hits = body["hits"]["hits"]
+            if not hits:
+                return rewritten
+            stored = self._stored_posts([hit["_id"] for hit in hits])
+            actions = [_post_action(index, found.post, found) for found in stored.values()]
+            for ok, doc_id, outcome in self._send(index, actions):
+                if ok:
+                    rewritten += 1
+                elif not _is_conflict(outcome):
+                    msg = self._redact(
+                        f"Elasticsearch at {self.url} refused to bring the post {doc_id} of"
+                        f" {index} up to date: {_describe_item_error(outcome)}"
+                    )
+                    raise IndexUnavailable(msg)
+            if len(hits) < REWRITE_PAGE:
+                return rewritten
+            after = hits[-1]["sort"]
 
     def _search(self, kind: str, action: str, **request: Any) -> dict[str, Any]:
         with self._calls(action):
@@ -464,7 +546,12 @@ class ElasticsearchIndex:
         """Install the index templates and create the indices that are missing; idempotent.
 
         An index that already exists gets the declared mappings added (new fields only: a field
-        whose type changed makes this fail with `IndexUnavailable`, which needs a reindex).
+        whose type changed makes this fail with `IndexUnavailable`, which needs a reindex). An
+        analyzer cannot change on an existing field, so stemming came as a new multi-field,
+        ``text.english``; the post documents written before it (and before the triage fields)
+        are then rewritten from their records (`_rewrite_old_posts`): once, in pages, safe
+        beside running writers and other processes' setup. Until that is done, such posts are
+        missed by stemmed searches and triage filters.
         """
         for kind, mappings in MAPPINGS.items():
             index = self.indices[kind]
@@ -493,6 +580,7 @@ class ElasticsearchIndex:
                         # another process created it between exists() and create(): fine
                         if exc.error != "resource_already_exists_exception":
                             raise
+        self._rewrite_old_posts()
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
         """Insert or replace, keeping stored corrections: per chunk, one ``mget`` of the stored
@@ -510,18 +598,30 @@ class ElasticsearchIndex:
         return parse_record(EnrichedPost, source["record"]) if source else None
 
     def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
-        """Newest first (ties by key); ``since`` is inclusive and ``until`` exclusive.
+        """In the query's sort order (ties newest first, then by key), from ``offset``;
+        ``since`` is inclusive and ``until`` exclusive.
 
         Times are compared at millisecond precision (the ``date`` type keeps milliseconds).
+        ``offset + limit`` may not exceed `MAX_RESULT_WINDOW` (the server's default
+        ``index.max_result_window``): ValueError, so a caller pages further by narrowing the
+        query (``until`` the oldest post seen) instead.
         """
-        if query.limit < 0:
-            msg = f"PostQuery.limit must be zero or more, got {query.limit}"
+        check_post_query(query)
+        if query.offset + query.limit > MAX_RESULT_WINDOW:
+            msg = (
+                f"PostQuery.offset + limit must be at most {MAX_RESULT_WINDOW:,} on Elasticsearch,"
+                f" got {query.offset + query.limit:,}: narrow the search instead"
+            )
             raise ValueError(msg)
+        search = _post_query(query)
+        if search is None:
+            return []
         records = self._records(
             "posts",
             f"search {self.indices['posts']}",
-            query=_post_query(query),
-            sort=[{"created_at": {"order": "desc"}}, {"key": {"order": "asc"}}],
+            query=search,
+            sort=_POST_SORTS[query.sort],
+            from_=query.offset,
             size=query.limit,
         )
         return [parse_record(EnrichedPost, record) for record in records]
@@ -531,10 +631,14 @@ class ElasticsearchIndex:
     ) -> dict[tuple[str, ...], int]:
         """Counts per group, from a composite aggregation paged through with ``after``.
 
-        ``day`` and ``week`` are UTC calendar intervals (Elasticsearch weeks start on Monday).
+        ``day``, ``week`` and ``month`` are UTC calendar intervals (Elasticsearch weeks start
+        on Monday).
         """
         dimensions = check_dimensions(by)
+        check_post_query(query, counting=True)
         search = _post_query(query)
+        if search is None:
+            return {}
         if not dimensions:
             with self._calls(f"count {self.indices['posts']}"):
                 response = self._client.count(index=self.indices["posts"], query=search)
@@ -903,22 +1007,48 @@ class ElasticsearchIndex:
         return int(response.body.get("deleted", 0))
 
 
-def _post_query(query: PostQuery) -> dict[str, Any]:
-    """The bool query for a `PostQuery` (its limit aside): every word of the text must occur,
-    as in the SQLite adapter; the other criteria are exact filters."""
+def _post_query(query: PostQuery) -> dict[str, Any] | None:
+    """The bool query for a `PostQuery` (its limit, sort and offset aside), or None when its
+    text holds no word at all (such a search matches nothing, as in the SQLite adapter).
+
+    Every word of the text must match: any of its forms stemmed (``text.english``), or the word
+    itself as written (``text``: the english analyzer drops stop words such as "the", which
+    SQLite finds); every prefix must start a word as written. Words reach the server as
+    ``match`` and ``prefix`` values, never as query-string syntax. The rest are exact filters.
+    """
     must: list[dict[str, Any]] = []
     filters: list[dict[str, Any]] = []
     if query.text is not None and query.text.strip():
-        must.append({"match": {"text": {"query": query.text, "operator": "and"}}})
+        terms = search_terms(query.text)
+        if terms is None:
+            return None
+        for forms in terms.words:
+            either = [*(_match("text.english", form) for form in forms), _match("text", forms[0])]
+            must.append({"bool": {"should": either, "minimum_should_match": 1}})
+        for prefix in terms.prefixes:
+            filters.append({"prefix": {"text": {"value": prefix}}})
     for field, value in (
         ("sentiment", query.sentiment),
-        ("departments", query.department),
         ("platform", query.platform),
         ("account", query.account),
         ("kind", query.kind),
+        ("urgent", query.urgent),
+        ("abusive", query.abusive),
+        ("has_breach", query.breach),
     ):
         if value is not None:
             filters.append({"term": {field: value}})
+    if departments := query_departments(query):
+        filters.append({"terms": {"departments": list(departments)}})
+    if query.author is not None and (handle := author_handle(query.author)):
+        filters.append({"term": {"author_handle": handle}})
+    if query.statuses:
+        filters.append({"terms": {"case_status": list(query.statuses)}})
+    if query.assignee == UNASSIGNED:
+        filters.append({"terms": {"case_status": list(OPEN_STATUSES)}})
+        filters.append({"bool": {"must_not": [{"exists": {"field": "case.assignee"}}]}})
+    elif query.assignee is not None:
+        filters.append({"term": {"case.assignee": query.assignee}})
     window: dict[str, str] = {}
     if query.since is not None:
         window["gte"] = _iso(query.since, "PostQuery.since")
@@ -927,6 +1057,31 @@ def _post_query(query: PostQuery) -> dict[str, Any]:
     if window:
         filters.append({"range": {"created_at": window}})
     return {"bool": {"must": must, "filter": filters}}
+
+
+def _match(field: str, word: str) -> dict[str, Any]:
+    # "and": a word the analyzer splits (CJK, "jane_doe" on some) needs all of its pieces
+    return {"match": {field: {"query": word, "operator": "and"}}}
+
+
+# Each sort: a field A to Z (a post without a value last), then newest first, then by key, so
+# that every order is total and pages are stable (as the SQLite adapter orders).
+_NEWEST: Final = ({"created_at": {"order": "desc"}}, {"key": {"order": "asc"}})
+
+
+def _by(field: str) -> list[dict[str, Any]]:
+    return [{field: {"order": "asc", "missing": "_last"}}, *_NEWEST]
+
+
+_POST_SORTS: Final[dict[PostSort, list[dict[str, Any]]]] = {
+    "newest": list(_NEWEST),
+    "oldest": [{"created_at": {"order": "asc"}}, {"key": {"order": "asc"}}],
+    "author": _by("author_handle"),
+    "platform": _by("platform"),
+    "sentiment": _by("sentiment"),
+    "status": _by("case_status"),
+    "department": _by("first_department"),
+}
 
 
 # The composite-aggregation source of each dimension of `Index.count_posts`.
@@ -941,6 +1096,16 @@ _DIMENSION_SOURCES: Final[dict[str, dict[str, Any]]] = {
     "urgent": {"terms": {"field": "urgent"}},
     "day": {"date_histogram": {"field": "created_at", "calendar_interval": "1d", **_DAY}},
     "week": {"date_histogram": {"field": "created_at", "calendar_interval": "1w", **_DAY}},
+    "month": {
+        "date_histogram": {
+            "field": "created_at",
+            "calendar_interval": "1M",
+            "format": "yyyy-MM",
+            "time_zone": "UTC",
+        }
+    },
+    # a post that needs no action has no case_status: NO_VALUE
+    "status": {"terms": {"field": "case_status", "missing_bucket": True}},
 }
 
 
@@ -977,17 +1142,35 @@ def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
         "abusive": label.abusive,
         "unsure": label.unsure,
         "departments": list(label.departments),
+        "first_department": label.departments[0] if label.departments else None,
+        "has_breach": bool(label.breaches),
         "breaches": [breach.model_dump(mode="json") for breach in label.breaches],
         "reason": label.reason,
         "model": label.model,
         "enriched_at": _iso(enriched.enriched_at, "EnrichedPost.enriched_at"),
         "schema_version": enriched.schema_version,
+        "case_status": enriched.case_status,
+        "document_version": POST_DOCUMENT_VERSION,
         "record": enriched.model_dump_json(),
     }
     # only when corrected, so an index whose mapping predates the field still takes the rest
     if enriched.correction is not None:
         document["correction"] = enriched.correction.model_dump(mode="json")
+    if enriched.case is not None:
+        document["case"] = _case_document(enriched.case)
     return document
+
+
+def _case_document(case: Case) -> dict[str, Any]:
+    return {
+        "status": case.status,
+        "assignee": case.assignee or None,  # an empty name is nobody, as UNASSIGNED says
+        "first_handled_at": _iso(case.first_handled_at, "Case.first_handled_at")
+        if case.first_handled_at is not None
+        else None,
+        "updated_by": case.updated_by,
+        "updated_at": _iso(case.updated_at, "Case.updated_at"),
+    }
 
 
 def _post_action(index: str, post: EnrichedPost, stored: _StoredPost | None) -> dict[str, Any]:

@@ -9,8 +9,9 @@ erasure and stats.
 Two adapters implement it: `socmon.index.sqlite.SqliteIndex` (embedded default) and
 `socmon.index.elasticsearch.ElasticsearchIndex` (deployments). Every write is an idempotent
 upsert by a stable id (``platform:post_id`` for posts), so a replay never duplicates, and a
-person's correction of a post's labels survives the pipeline indexing that post again
-(`PostStore.upsert_posts`).
+person's work on a post (a correction of its labels, its case) survives the pipeline indexing
+that post again (`PostStore.upsert_posts`). The helpers at the end hold what both adapters must
+do alike: which work to keep (`keep_persons_work`), what a text search means (`search_terms`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Generic, Literal, Protocol, get_args
 
 from socmon.records import (
     Alert,
+    Case,
     CaseStatus,
     CorrectedLabels,
     DeadLetter,
@@ -107,6 +109,7 @@ column A to Z with newest first among equals (``department``: the first of the p
 POST_SORTS: tuple[PostSort, ...] = get_args(PostSort)
 UNASSIGNED = ""
 """`PostQuery.assignee` for the posts nobody is assigned to."""
+CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class PostStore(Protocol):
         A post with `EnrichedPost.correction` set (the dashboard's write) replaces the stored one
         and its correction with it. A post without one (the pipeline's write: a replay, a
         redelivery, a re-classification) over a stored post that has one is written with that
-        correction applied (`EnrichedPost.corrected`, see `keep_corrections`), in the same
+        correction applied (`EnrichedPost.corrected`, see `keep_persons_work`), in the same
         atomic step as the write, so a correction made meanwhile is never lost. The same holds
         for `EnrichedPost.case`: a post written without a case keeps the stored one. Writing the
         same posts again gives the same stored posts. A correction and a case go with their
@@ -194,7 +197,8 @@ class PostStore(Protocol):
     def get_post(self, key: str) -> EnrichedPost | None: ...
 
     def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
-        """Newest first; full-text on ``text`` when given."""
+        """In the order of ``query.sort`` (newest first by default; ties newest first, then by
+        key), ``offset`` skipped, at most ``limit``; full-text on ``text`` when given."""
 
     def count_posts(
         self, query: PostQuery, by: Sequence[PostDimension]
@@ -277,25 +281,150 @@ class Index(PostStore, AlertStore, DeadLetterStore, DocumentStore, Protocol):
     def close(self) -> None: ...
 
 
-def keep_corrections(
-    posts: Sequence[EnrichedPost], stored: Mapping[str, CorrectedLabels]
-) -> list[EnrichedPost]:
-    """`posts` as `Index.upsert_posts` writes them, given the corrections stored by post key.
+@dataclass(frozen=True)
+class PersonsWork:
+    """What people set on a stored post, which the pipeline's writes of it keep."""
 
-    A post without a correction gets the stored one (or the one an earlier post of the same key
-    in `posts` carries) applied; a post with a correction is written as it is. For the adapters.
+    correction: CorrectedLabels | None = None
+    case: Case | None = None
+
+    @classmethod
+    def of(cls, post: EnrichedPost) -> PersonsWork:
+        return cls(correction=post.correction, case=post.case)
+
+
+def keep_persons_work(
+    posts: Sequence[EnrichedPost], stored: Mapping[str, PersonsWork]
+) -> list[EnrichedPost]:
+    """`posts` as `Index.upsert_posts` writes them, given the work stored by post key.
+
+    Each kind of work is kept on its own: a post without a correction gets the stored one (or
+    the one an earlier post of the same key in `posts` carries) applied, and a post without a
+    case gets the stored case; a post with its own correction or case is written with it (the
+    dashboard's write). For the adapters, which call it in the same atomic step as the write.
     """
     latest = dict(stored)
     written: list[EnrichedPost] = []
     for post in posts:
-        if post.correction is not None:
-            latest[post.key] = post.correction
-            written.append(post)
-        elif (labels := latest.get(post.key)) is not None:
-            written.append(post.corrected(labels))
-        else:
-            written.append(post)
+        kept = latest.get(post.key, PersonsWork())
+        correction = post.correction if post.correction is not None else kept.correction
+        case = post.case if post.case is not None else kept.case
+        latest[post.key] = PersonsWork(correction=correction, case=case)
+        if post.correction is None and correction is not None:
+            post = post.corrected(correction)
+        if post.case is None and case is not None:
+            post = post.model_copy(update={"case": case})
+        written.append(post)
     return written
+
+
+def check_post_query(query: PostQuery, *, counting: bool = False) -> None:
+    """ValueError for a query no adapter can answer: an unknown status, or (unless only
+    `counting`, which ignores them) a negative limit or offset, or an unknown sort."""
+    for status in query.statuses:
+        if status not in CASE_STATUSES:
+            msg = f"unknown case status {status!r}: choose from {', '.join(CASE_STATUSES)}"
+            raise ValueError(msg)
+    if counting:
+        return
+    if query.limit < 0:
+        msg = f"PostQuery.limit must be zero or more, got {query.limit}"
+        raise ValueError(msg)
+    if query.offset < 0:
+        msg = f"PostQuery.offset must be zero or more, got {query.offset}"
+        raise ValueError(msg)
+    if query.sort not in POST_SORTS:
+        msg = f"cannot sort posts by {query.sort!r}: choose from {', '.join(POST_SORTS)}"
+        raise ValueError(msg)
+
+
+def query_departments(query: PostQuery) -> tuple[str, ...]:
+    """The departments a post must have one of: ``department`` and ``departments`` together
+    (sorted, each once); empty when neither is given."""
+    wanted = set(query.departments)
+    if query.department is not None:
+        wanted.add(query.department)
+    return tuple(sorted(wanted))
+
+
+# -- text search ------------------------------------------------------------------------------
+
+# A word: letters and digits, with an apostrophe inside ("don't", "St Mary's") kept, as both
+# the FTS5 phrase and Elasticsearch's standard tokenizer keep such a word together; a `*` right
+# after it makes it a prefix. Anything else is a separator, never syntax.
+_SEARCH_WORD = re.compile(r"(\w+(?:['’]\w+)*)(\*?)")
+
+# Porter stemming (SQLite's `porter` tokenizer and Elasticsearch's `english` analyzer alike)
+# folds regular endings only: it stems "midwife" to "midwif" but "midwives" to "midwiv", and
+# leaves "children" apart from "child". A word is therefore also searched in its other form
+# from this list of irregular plurals (singular ending, plural ending), the patient-facing ones.
+_IRREGULAR_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("wife", "wives"),
+    ("knife", "knives"),
+    ("life", "lives"),
+    ("half", "halves"),
+    ("self", "selves"),
+    ("shelf", "shelves"),
+    ("leaf", "leaves"),
+    ("thief", "thieves"),
+    ("child", "children"),
+    ("woman", "women"),
+)
+# Whole words only: as endings they would catch unrelated words ("human", "omen").
+_IRREGULAR_WORDS: tuple[tuple[str, str], ...] = (
+    ("man", "men"),
+    ("person", "people"),
+    ("foot", "feet"),
+    ("tooth", "teeth"),
+    ("mouse", "mice"),
+)
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """The forms a search for `word` matches, `word` (lower case) first: its irregular plural
+    or singular too (``midwives`` -> ``midwives``, ``midwife``); stemming does the rest."""
+    lower = word.lower()
+    forms = [lower]
+    for singular, plural in _IRREGULAR_WORDS:
+        if lower == singular:
+            forms.append(plural)
+        elif lower == plural:
+            forms.append(singular)
+    for singular, plural in _IRREGULAR_ENDINGS:
+        # the plural first: "wives" also ends in "es", never in "wife"
+        if lower.endswith(plural):
+            forms.append(lower[: -len(plural)] + singular)
+            break
+        if lower.endswith(singular):
+            forms.append(lower[: -len(singular)] + plural)
+            break
+    return tuple(dict.fromkeys(forms))
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """`PostQuery.text` as the adapters search it: each whole word (as its `word_forms`, any
+    of which matches, stemmed) and each prefix (a word written with ``*``, matched against the
+    words as written, unstemmed: ``hospita*`` finds ``hospital``, whose stem is ``hospit``)."""
+
+    words: tuple[tuple[str, ...], ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+def search_terms(text: str) -> SearchTerms | None:
+    """The words and prefixes of a search text, every one of which must match; None when the
+    text holds no word at all (such a search matches nothing). Quotes, brackets, ``OR``,
+    ``NEAR`` and the like are plain words or separators here: user text is never syntax."""
+    words: list[tuple[str, ...]] = []
+    prefixes: list[str] = []
+    for word, star in _SEARCH_WORD.findall(text):
+        if star:
+            prefixes.append(word.lower())
+        else:
+            words.append(word_forms(word))
+    if not words and not prefixes:
+        return None
+    return SearchTerms(words=tuple(dict.fromkeys(words)), prefixes=tuple(dict.fromkeys(prefixes)))
 
 
 def check_dimensions(by: Sequence[str]) -> tuple[PostDimension, ...]:

@@ -3,50 +3,64 @@
 Several processes share the file at once (the Faust worker writes posts, alert delivery writes
 deliveries, the CLI reads stats), so the database runs in WAL mode with a busy timeout, every write
 is one short ``BEGIN IMMEDIATE`` transaction, and each instance owns one connection guarded by a
-lock (it may be called from a worker thread). Post text is searchable with FTS5.
+lock (it may be called from a worker thread). Post text is searchable with FTS5, twice: stemmed
+for words (``posts_stems``) and as written for prefixes (``posts_fts``). `SqliteIndex.setup`
+creates the schema, or migrates a file an older socmon made (`SCHEMA_VERSION`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from socmon.index.port import (
     NO_VALUE,
+    UNASSIGNED,
     BulkResult,
     Collection,
     Erased,
     IndexUnavailable,
+    PersonsWork,
     PostDimension,
     PostQuery,
+    PostSort,
+    SearchTerms,
     Stats,
     author_handle,
     check_dimensions,
-    keep_corrections,
+    check_post_query,
+    keep_persons_work,
     names_handle,
+    query_departments,
+    search_terms,
 )
 from socmon.records import (
+    OPEN_STATUSES,
     SENTIMENTS,
     Alert,
+    Case,
     CorrectedLabels,
     DeadLetter,
     Delivery,
     EnrichedPost,
     R,
+    RecordError,
     parse_record,
     utcnow,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The layout of the file, kept in ``PRAGMA user_version``. 1: the first. 2: the columns of
+triage (``case_status``, ``assignee``, ``has_breach``, ``first_department``) and their indexes,
+and the stemmed full-text table ``posts_stems``; `SqliteIndex.setup` migrates a file of 1."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_WORD = re.compile(r"\w+")
 
 # One statement per entry: sqlite3's execute() runs a single statement, and executescript() would
 # commit behind our back, which breaks the one-transaction-per-write rule.
@@ -69,14 +83,32 @@ _SCHEMA: tuple[str, ...] = (
         urgent INTEGER NOT NULL,
         abusive INTEGER NOT NULL,
         text TEXT NOT NULL,
-        record TEXT NOT NULL
+        record TEXT NOT NULL,
+        case_status TEXT,
+        assignee TEXT,
+        has_breach INTEGER NOT NULL DEFAULT 0,
+        first_department TEXT
     )
     """,
     "CREATE INDEX IF NOT EXISTS posts_created_at ON posts (created_at)",
     "CREATE INDEX IF NOT EXISTS posts_account ON posts (platform, account, kind, created_at)",
     "CREATE INDEX IF NOT EXISTS posts_author_handle ON posts (author_handle)",
-    # External-content FTS5 table: the text is stored once (in posts) and the triggers below keep
-    # the index in step, so an upsert replaces the FTS row instead of adding a second one.
+    # Triage filters. Partial: most posts need no action, are nobody's, and are neither urgent,
+    # abusive nor breaching, so each index holds only the few it can find (the planner uses one
+    # when the query's condition implies its WHERE: the flags are compared with a literal 1 for
+    # that reason). They end with the columns of the default sort (created_at, key), so a page
+    # of thousands of matches is sorted from the index alone, ten times faster than from rows.
+    "CREATE INDEX IF NOT EXISTS posts_case_status"
+    " ON posts (case_status, assignee, created_at, key) WHERE case_status IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS posts_assignee ON posts (assignee, created_at, key)"
+    " WHERE assignee IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS posts_urgent ON posts (created_at, key) WHERE urgent = 1",
+    "CREATE INDEX IF NOT EXISTS posts_abusive ON posts (created_at, key) WHERE abusive = 1",
+    "CREATE INDEX IF NOT EXISTS posts_has_breach ON posts (created_at, key) WHERE has_breach = 1",
+    # External-content FTS5 tables: the text is stored once (in posts) and the triggers below
+    # keep the indexes in step, so an upsert replaces the FTS row instead of adding a second one.
+    # posts_fts holds the words as written (prefix searches: "hospita*" must find "hospital",
+    # whose stem is "hospit"), posts_stems their Porter stems (word searches).
     """
     CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
         text, content='posts', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
@@ -96,6 +128,28 @@ _SCHEMA: tuple[str, ...] = (
     CREATE TRIGGER IF NOT EXISTS posts_fts_update AFTER UPDATE OF text ON posts BEGIN
         INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS posts_stems USING fts5(
+        text, content='posts', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_stems_insert AFTER INSERT ON posts BEGIN
+        INSERT INTO posts_stems (rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_stems_delete AFTER DELETE ON posts BEGIN
+        INSERT INTO posts_stems (posts_stems, rowid, text) VALUES ('delete', old.id, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS posts_stems_update AFTER UPDATE OF text ON posts BEGIN
+        INSERT INTO posts_stems (posts_stems, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO posts_stems (rowid, text) VALUES (new.id, new.text);
     END
     """,
     """
@@ -139,17 +193,33 @@ _SCHEMA: tuple[str, ...] = (
     """,
 )
 
+# The columns of version 2 a file of version 1 lacks (added by `SqliteIndex.setup`).
+_TRIAGE_COLUMNS: dict[str, str] = {
+    "case_status": "TEXT",
+    "assignee": "TEXT",
+    "has_breach": "INTEGER NOT NULL DEFAULT 0",
+    "first_department": "TEXT",
+}
 _UPSERT_POST = """
     INSERT INTO posts (key, platform, post_id, account, kind, author, author_handle, sentiment,
-                       departments, created_at, urgent, abusive, text, record)
+                       departments, created_at, urgent, abusive, text, record, case_status,
+                       assignee, has_breach, first_department)
     VALUES (:key, :platform, :post_id, :account, :kind, :author, :author_handle, :sentiment,
-            :departments, :created_at, :urgent, :abusive, :text, :record)
+            :departments, :created_at, :urgent, :abusive, :text, :record, :case_status,
+            :assignee, :has_breach, :first_department)
     ON CONFLICT (key) DO UPDATE SET
         platform = excluded.platform, post_id = excluded.post_id, account = excluded.account,
         kind = excluded.kind, author = excluded.author, author_handle = excluded.author_handle,
         sentiment = excluded.sentiment, departments = excluded.departments,
         created_at = excluded.created_at, urgent = excluded.urgent, abusive = excluded.abusive,
-        text = excluded.text, record = excluded.record
+        text = excluded.text, record = excluded.record, case_status = excluded.case_status,
+        assignee = excluded.assignee, has_breach = excluded.has_breach,
+        first_department = excluded.first_department
+"""
+_UPDATE_TRIAGE_COLUMNS = """
+    UPDATE posts SET case_status = :case_status, assignee = :assignee, has_breach = :has_breach,
+                     first_department = :first_department
+    WHERE key = :key
 """
 _UPSERT_ALERT = """
     INSERT INTO alerts (alert_id, kind, created_at, post_author_handle, record)
@@ -187,15 +257,43 @@ def _from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def fts_match_expression(text: str) -> str | None:
-    """The FTS5 query for free text: every word must occur, each quoted so nothing is syntax.
+def _phrase(word: str) -> str:
+    """A word as an FTS5 string: quoted, so nothing in it is syntax."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class FtsMatch:
+    """The FTS5 queries of a text search: ``stems`` for ``posts_stems`` (every whole word, any
+    of its forms), ``prefixes`` for ``posts_fts`` (every prefix); None where there is none."""
+
+    stems: str | None = None
+    prefixes: str | None = None
+
+
+def fts_match_expression(text: str) -> FtsMatch | None:
+    """The FTS5 queries for free text (see `search_terms`): every word must occur, each quoted
+    so nothing is syntax, a word's other forms OR-ed with it, a prefix as ``"word"*``.
 
     Returns None when the text holds no word at all (such a search matches nothing).
     """
-    words = _WORD.findall(text)
-    if not words:
+    terms = search_terms(text)
+    if terms is None:
         return None
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+    return FtsMatch(stems=_stems_expression(terms), prefixes=_prefixes_expression(terms))
+
+
+def _stems_expression(terms: SearchTerms) -> str | None:
+    groups = [
+        _phrase(forms[0]) if len(forms) == 1 else f"({' OR '.join(map(_phrase, forms))})"
+        for forms in terms.words
+    ]
+    # explicit AND: FTS5 takes no implicit AND next to a bracketed group
+    return " AND ".join(groups) or None
+
+
+def _prefixes_expression(terms: SearchTerms) -> str | None:
+    return " AND ".join(_phrase(prefix) + "*" for prefix in terms.prefixes) or None
 
 
 def _owner_only(path: Path) -> None:
@@ -303,20 +401,45 @@ class SqliteIndex:
     # -- the port -----------------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Create the tables, indexes and FTS triggers; safe to call from several processes."""
+        """Create the tables, indexes and FTS triggers, or migrate a file an older socmon made;
+        safe to call from several processes: it is one write transaction, so the first one
+        migrates and the others find it done.
+
+        Migrating from version 1 (see `SCHEMA_VERSION`) adds the triage columns and fills them
+        from each post's record, then builds ``posts_stems`` from the posts' text (FTS5
+        ``rebuild``): some seconds for 100,000 posts, while other processes wait for the write
+        lock under their busy timeout. A process of the older socmon that goes on writing leaves
+        its posts without triage columns: restart every process on the new version. A file of a
+        newer version is refused with `IndexUnavailable`, never written in an older layout.
+        """
         with self._write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                msg = (
+                    f"the SQLite index at {self.path} has schema version {version}, newer than"
+                    f" this socmon's {SCHEMA_VERSION}: run a socmon at least as new as the one"
+                    " that wrote it"
+                )
+                raise IndexUnavailable(msg)
+            added = _add_triage_columns(conn)
+            stems_missing = not _table_exists(conn, "posts_stems")
             for statement in _SCHEMA:
                 conn.execute(statement)
+            if added:
+                _fill_triage_columns(conn)
+            if stems_missing:
+                conn.execute("INSERT INTO posts_stems (posts_stems) VALUES ('rebuild')")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def upsert_posts(self, posts: Sequence[EnrichedPost]) -> BulkResult:
-        """Insert or replace; a stored correction is read and re-applied in the same write
-        transaction, so a correction committed by another process cannot slip in between."""
+        """Insert or replace; a stored correction and case are read and kept in the same write
+        transaction, so one committed by another process cannot slip in between."""
         if not posts:
             return BulkResult(written=0)
         with self._write() as conn:
-            stored = _stored_corrections(conn, [p.key for p in posts if p.correction is None])
-            rows = [_post_row(post) for post in keep_corrections(posts, stored)]
+            wanting = [post.key for post in posts if post.correction is None or post.case is None]
+            stored = _stored_work(conn, wanting)
+            rows = [_post_row(post) for post in keep_persons_work(posts, stored)]
             conn.executemany(_UPSERT_POST, rows)
         return BulkResult(written=len(rows))
 
@@ -326,24 +449,34 @@ class SqliteIndex:
         return parse_record(EnrichedPost, row[0]) if row else None
 
     def search_posts(self, query: PostQuery) -> list[EnrichedPost]:
-        """Newest first (ties by key); ``since`` is inclusive and ``until`` exclusive."""
-        if query.limit < 0:
-            msg = f"PostQuery.limit must be zero or more, got {query.limit}"
-            raise ValueError(msg)
+        """In the query's sort order (ties newest first, then by key), from ``offset``;
+        ``since`` is inclusive and ``until`` exclusive."""
+        check_post_query(query)
         conditions = _post_conditions(query)
         if conditions is None:
             return []
         where, params = conditions
-        sql = f"SELECT record FROM posts {where} ORDER BY created_at DESC, key ASC LIMIT ?"
+        # The page's ids first, then their records: sorting thousands of matches with their
+        # records (a kilobyte or more each) in the sorter costs ten times as much.
+        order = _SORT_SQL[query.sort]
+        sql = f"SELECT posts.id FROM posts {where} ORDER BY {order} LIMIT ? OFFSET ?"
         with self._read() as conn:
-            rows = conn.execute(sql, [*params, query.limit]).fetchall()
-        return [parse_record(EnrichedPost, row[0]) for row in rows]
+            ids = [row[0] for row in conn.execute(sql, [*params, query.limit, query.offset])]
+            records = dict(
+                conn.execute(
+                    "SELECT id, record FROM posts WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                ).fetchall()
+            )
+        return [parse_record(EnrichedPost, records[post_id]) for post_id in ids]
 
     def count_posts(
         self, query: PostQuery, by: Sequence[PostDimension]
     ) -> dict[tuple[str, ...], int]:
-        """Counts per group; ``day`` and ``week`` are UTC dates (weeks start on Monday)."""
+        """Counts per group; ``day``, ``week`` and ``month`` are UTC dates (weeks start on
+        Monday)."""
         dimensions = check_dimensions(by)
+        check_post_query(query, counting=True)
         conditions = _post_conditions(query)
         if conditions is None:
             return {}
@@ -603,6 +736,7 @@ class SqliteIndex:
             )
             if erased.posts:
                 conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('optimize')")
+                conn.execute("INSERT INTO posts_stems (posts_stems) VALUES ('optimize')")
         with self._lock, self._errors("checkpoint"):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return erased
@@ -624,6 +758,21 @@ _DIMENSION_SQL: dict[str, str] = {
     "day": "date(posts.created_at / 1000000, 'unixepoch')",
     # back six days, then forward to the next Monday: the Monday on or before the day
     "week": "date(posts.created_at / 1000000, 'unixepoch', '-6 days', 'weekday 1')",
+    "month": "strftime('%Y-%m', posts.created_at / 1000000, 'unixepoch')",
+    "status": f"COALESCE(posts.case_status, '{NO_VALUE}')",
+}
+
+# Each sort as an ORDER BY: a column A to Z (a post without a value last, as Elasticsearch's
+# default), then newest first, then by key, so that every order is total and pages are stable.
+_NEWEST = "posts.created_at DESC, posts.key"
+_SORT_SQL: dict[PostSort, str] = {
+    "newest": _NEWEST,
+    "oldest": "posts.created_at, posts.key",
+    "author": f"posts.author_handle, {_NEWEST}",
+    "platform": f"posts.platform, {_NEWEST}",
+    "sentiment": f"posts.sentiment, {_NEWEST}",
+    "status": f"posts.case_status NULLS LAST, {_NEWEST}",
+    "department": f"posts.first_department NULLS LAST, {_NEWEST}",
 }
 
 
@@ -638,8 +787,10 @@ def _post_conditions(query: PostQuery) -> tuple[str, list[Any]] | None:
         match = fts_match_expression(query.text)
         if match is None:
             return None
-        clauses.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
-        params.append(match)
+        for table, expression in (("posts_stems", match.stems), ("posts_fts", match.prefixes)):
+            if expression is not None:
+                clauses.append(f"posts.id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)")
+                params.append(expression)
     for column, value in (
         ("sentiment", query.sentiment),
         ("platform", query.platform),
@@ -649,9 +800,35 @@ def _post_conditions(query: PostQuery) -> tuple[str, list[Any]] | None:
         if value is not None:
             clauses.append(f"posts.{column} = ?")
             params.append(value)
-    if query.department is not None:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(posts.departments) WHERE value = ?)")
-        params.append(query.department)
+    if departments := query_departments(query):
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(posts.departments)"
+            f" WHERE value IN ({_placeholders(departments)}))"
+        )
+        params.extend(departments)
+    if query.author is not None and (handle := author_handle(query.author)):
+        clauses.append("posts.author_handle = ?")
+        params.append(handle)
+    # Flags as literals (from bools, never user text): a partial index `WHERE urgent = 1` is
+    # used only for a query that says `urgent = 1`, not `urgent = ?`.
+    for column, flag in (
+        ("urgent", query.urgent),
+        ("abusive", query.abusive),
+        ("has_breach", query.breach),
+    ):
+        if flag is not None:
+            clauses.append(f"posts.{column} = {int(flag)}")
+    if query.statuses:
+        clauses.append(f"posts.case_status IN ({_placeholders(query.statuses)})")
+        params.extend(query.statuses)
+    if query.assignee == UNASSIGNED:
+        clauses.append(
+            f"posts.case_status IN ({_placeholders(OPEN_STATUSES)}) AND posts.assignee IS NULL"
+        )
+        params.extend(OPEN_STATUSES)
+    elif query.assignee is not None:
+        clauses.append("posts.assignee = ?")
+        params.append(query.assignee)
     if query.since is not None:
         clauses.append("posts.created_at >= ?")
         params.append(_micros(query.since, "PostQuery.since"))
@@ -661,19 +838,80 @@ def _post_conditions(query: PostQuery) -> tuple[str, list[Any]] | None:
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
-def _stored_corrections(
-    conn: sqlite3.Connection, keys: Sequence[str]
-) -> dict[str, CorrectedLabels]:
-    """The corrections kept with the stored posts of these keys (the key index finds each)."""
+def _placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _stored_work(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, PersonsWork]:
+    """The corrections and cases kept with the stored posts of these keys (the key index finds
+    each)."""
     if not keys:
         return {}
     rows = conn.execute(
-        "SELECT key, json_extract(record, '$.correction') FROM posts"
-        " WHERE key IN (SELECT value FROM json_each(?))"
-        " AND json_extract(record, '$.correction') IS NOT NULL",
+        "SELECT key, json_extract(record, '$.correction'), json_extract(record, '$.case')"
+        " FROM posts WHERE key IN (SELECT value FROM json_each(?))"
+        " AND (json_extract(record, '$.correction') IS NOT NULL"
+        " OR json_extract(record, '$.case') IS NOT NULL)",
         (json.dumps(list(keys)),),
     ).fetchall()
-    return {key: parse_record(CorrectedLabels, labels) for key, labels in rows}
+    return {
+        key: PersonsWork(
+            correction=parse_record(CorrectedLabels, labels) if labels else None,
+            case=parse_record(Case, case) if case else None,
+        )
+        for key, labels, case in rows
+    }
+
+
+def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (name,)).fetchone()
+    return found is not None
+
+
+def _add_triage_columns(conn: sqlite3.Connection) -> bool:
+    """Add the columns of version 2 a version 1 ``posts`` table lacks; True if any was added
+    (False for a new file, whose table the schema creates whole)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(posts)")}
+    if not present:
+        return False
+    missing = [name for name in _TRIAGE_COLUMNS if name not in present]
+    for name in missing:
+        conn.execute(f"ALTER TABLE posts ADD COLUMN {name} {_TRIAGE_COLUMNS[name]}")
+    return bool(missing)
+
+
+def _fill_triage_columns(conn: sqlite3.Connection, page: int = 1000) -> None:
+    """Fill the triage columns of every post from its record, as `upsert_posts` would, a page
+    of posts at a time (by id) so memory stays small however many there are."""
+    after = -1
+    while True:
+        rows = conn.execute(
+            "SELECT id, key, record FROM posts WHERE id > ? ORDER BY id LIMIT ?", (after, page)
+        ).fetchall()
+        if not rows:
+            return
+        updates = []
+        for _, key, record in rows:
+            try:
+                post = parse_record(EnrichedPost, record)
+            except RecordError as exc:
+                msg = f"cannot migrate the stored post {key}: {exc}"
+                raise IndexUnavailable(msg) from exc
+            updates.append({"key": key, **_triage_columns(post)})
+        conn.executemany(_UPDATE_TRIAGE_COLUMNS, updates)
+        after = rows[-1][0]
+
+
+def _triage_columns(enriched: EnrichedPost) -> dict[str, Any]:
+    """The columns the dashboard's triage filters and sorts on, worked out at write time."""
+    label, case = enriched.classification, enriched.case
+    return {
+        "case_status": enriched.case_status,
+        # an empty name is nobody, as UNASSIGNED says
+        "assignee": (case.assignee or None) if case is not None else None,
+        "has_breach": int(bool(label.breaches)),
+        "first_department": label.departments[0] if label.departments else None,
+    }
 
 
 def _post_row(enriched: EnrichedPost) -> dict[str, Any]:
@@ -693,4 +931,5 @@ def _post_row(enriched: EnrichedPost) -> dict[str, Any]:
         "abusive": int(label.abusive),
         "text": post.text,
         "record": enriched.model_dump_json(),
+        **_triage_columns(enriched),
     }

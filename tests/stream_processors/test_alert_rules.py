@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from socmon.alerts import concern_notice, post_alerts, urgent_alert
 from socmon.records import Breach, Classification, EnrichedPost, Post
 from stream_processors.alert_rules import alerts_for
 
@@ -66,3 +67,40 @@ def test_an_unsure_concern_is_for_communications_to_check_not_the_department():
         ("unsure_concern", "unsure_concern:twitter:42")
     ]
     assert alerts[0].summary.startswith("Possible concern (unsure)")
+
+
+def test_the_urgent_alert_of_an_escalation_is_the_one_routing_raises():
+    post = enriched(sentiment="concern", urgent=True, departments=("maternity",))
+    [routed, _] = alerts_for(post)
+    assert urgent_alert(post).model_dump(exclude={"created_at"}) == routed.model_dump(
+        exclude={"created_at"}
+    )
+    assert [a.alert_id for a in post_alerts(post)] == [a.alert_id for a in alerts_for(post)]
+
+
+def test_a_withdrawn_notice_is_for_the_departments_told_and_named_by_where_the_concern_is():
+    names = {"maternity": "Maternity", "outpatients": "Outpatients"}
+    withdrawn = enriched(sentiment="neutral", departments=("maternity",))
+    notice = concern_notice(withdrawn, told=("maternity",), moved_from=(), by="alice", names=names)
+    assert (notice.kind, notice.alert_id, notice.departments) == (
+        "withdrawn",
+        "withdrawn:twitter:42",
+        ("maternity",),
+    )
+    assert notice.summary == (
+        'The concern about the post from twitter @sam ("The A&E staff were wonderful") '
+        "was withdrawn by alice"
+    )
+    moved = enriched(sentiment="concern", departments=("outpatients", "maternity"))
+    notice = concern_notice(
+        moved, told=("maternity",), moved_from=("maternity",), by="bob", names=names
+    )
+    assert notice.alert_id == "withdrawn:twitter:42>maternity,outpatients"
+    assert notice.departments == ("maternity",)
+    assert notice.summary.endswith("was moved from Maternity to Outpatients and Maternity by bob")
+    back = concern_notice(
+        moved, told=("maternity",), moved_from=("maternity", "outpatients"), by="bob"
+    )
+    assert back.summary.endswith(
+        "was made a concern for outpatients and maternity again by bob"
+    )  # without names: the ids

@@ -20,6 +20,10 @@ from tests.factories import make_delivery, make_post
 
 USER = "alice.jones"
 PASSWORD = "correct horse battery staple"
+MATERNITY_USER = "grace.okafor"
+"""A department user: sees the maternity posts only."""
+ESTATES_USER = "sam.estates"
+"""A department user: sees the estates posts only."""
 BREACH_TEXT = (
     "Lovely to see Jane Smith home from ward 7 after her stroke. "
     "Her NHS number 943 476 5919 is on the form <b>today</b>!"
@@ -182,4 +186,6 @@ def seed(index: Index) -> Seeded:
         ]
     )
     add_user(index, USER, PASSWORD)
+    add_user(index, MATERNITY_USER, PASSWORD, role="department", department="maternity")
+    add_user(index, ESTATES_USER, PASSWORD, role="department", department="estates")
     return keys

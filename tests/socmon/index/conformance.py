@@ -8,12 +8,16 @@ are built with `tests.factories`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from socmon.index.port import (
+    NO_VALUE,
+    POST_SORTS,
+    UNASSIGNED,
     AlertStore,
     Collection,
     DeadLetterStore,
@@ -22,19 +26,20 @@ from socmon.index.port import (
     PostQuery,
     PostStore,
 )
-from socmon.records import (
-    Record,
-)
+from socmon.records import SENTIMENTS, CorrectedLabels, EnrichedPost, Record
 from tests.factories import (
     DAY,
     T0,
     correct,
     keys,
     make_alert,
+    make_breach,
+    make_case,
     make_deadletter,
     make_delivery,
     make_post,
     make_rich_post,
+    set_case,
 )
 
 
@@ -48,6 +53,59 @@ class Note(Record):
 NOTES = Collection("notes", Note)
 OTHER = Collection("other", Note)
 EMPTY = Collection("empty", Note)
+
+
+def sorting_posts() -> list[EnrichedPost]:
+    """Five posts whose every sort differs, with ties in time and in value (see `SORTED`)."""
+    hour = timedelta(hours=1)
+    return [
+        make_post(
+            "p1",
+            author="@zed",
+            sentiment="concern",  # needs action, no case: new
+            departments=("wards",),
+            created_at=T0 + hour,
+        ),
+        make_post("p2", platform="facebook", author="@Amy", created_at=T0 + 2 * hour),
+        make_post(
+            "p3",
+            platform="bluesky",
+            author="bob",
+            sentiment="compliment",
+            departments=("estates", "wards"),
+            case=make_case("handled"),
+            created_at=T0,
+        ),
+        make_post(
+            "p4",
+            author="@amy",  # the same handle as p2's, and the same time
+            sentiment="concern",
+            departments=("maternity",),
+            case=make_case("in_progress"),
+            created_at=T0 + 2 * hour,
+        ),
+        make_post(
+            "p5",
+            platform="mastodon",
+            author="carl",
+            urgent=True,  # needs action, no case: new
+            departments=("estates",),
+            created_at=T0 + hour,
+        ),
+    ]
+
+
+# The order of `sorting_posts` for each sort: by the value (none last), newest first, by key.
+SORTED: dict[str, list[str]] = {
+    "newest": ["facebook:p2", "twitter:p4", "mastodon:p5", "twitter:p1", "bluesky:p3"],
+    "oldest": ["bluesky:p3", "mastodon:p5", "twitter:p1", "facebook:p2", "twitter:p4"],
+    "author": ["facebook:p2", "twitter:p4", "bluesky:p3", "mastodon:p5", "twitter:p1"],
+    "platform": ["bluesky:p3", "facebook:p2", "mastodon:p5", "twitter:p4", "twitter:p1"],
+    "sentiment": ["bluesky:p3", "twitter:p4", "twitter:p1", "facebook:p2", "mastodon:p5"],
+    "status": ["bluesky:p3", "twitter:p4", "mastodon:p5", "twitter:p1", "facebook:p2"],
+    # the first department: estates (p5 newer than p3), maternity, wards, none
+    "department": ["mastodon:p5", "bluesky:p3", "twitter:p4", "twitter:p1", "facebook:p2"],
+}
 
 
 class PostStoreContract:
@@ -405,7 +463,9 @@ class PostStoreContract:
         # only departments were judged: the classifier's new sentiment stands
         assert (label.sentiment, label.departments) == ("neutral", ("wards",))
         assert (label.urgent, label.abusive, label.confidence) == (True, True, 1.0)
-        assert label.reason == "corrected by alice on 2025-03-04 09:00 UTC"
+        assert stored.correction is not None
+        assert stored.correction.corrected_by == "alice"
+        assert label.reason == stored.correction.note  # the new post's reason was empty
         assert keys(index.search_posts(PostQuery(department="wards"))) == ["twitter:1"]
         assert index.search_posts(PostQuery(department="estates")) == []
         assert keys(index.search_posts(PostQuery(text="cold"))) == ["twitter:1"]
@@ -422,7 +482,12 @@ class PostStoreContract:
             "neutral",
             ("wards",),
         )
-        assert stored.classification.reason == "corrected by bob on 2025-03-05 09:00 UTC"
+        assert stored.correction is not None
+        assert (stored.correction.corrected_by, stored.correction.corrected_at) == (
+            "bob",
+            T0 + 2 * DAY,
+        )
+        assert stored.classification.reason == stored.correction.note  # replaced, not stacked
         assert keys(index.search_posts(PostQuery(sentiment="neutral", department="wards"))) == [
             original.key
         ]
@@ -442,6 +507,408 @@ class PostStoreContract:
         for post in posts:
             if post.key != "twitter:2":
                 assert index.get_post(post.key) == post
+
+    # -- triage: a case is kept like a correction ------------------------------------------
+
+    def test_a_case_survives_a_re_index_of_the_same_post(self, index: Any) -> None:
+        original = make_post("1", sentiment="concern")
+        index.upsert_posts([original])
+        with_case = set_case(index, original.key, "in_progress", assignee="bob")
+        result = index.upsert_posts([original])  # the pipeline indexes it again
+        assert (result.written, result.failed) == (1, ())
+        assert index.get_post(original.key) == with_case
+        assert keys(index.search_posts(PostQuery(statuses=("in_progress",)))) == [original.key]
+        assert index.search_posts(PostQuery(statuses=("new",))) == []
+        assert keys(index.search_posts(PostQuery(assignee="bob"))) == [original.key]
+        assert index.count_posts(PostQuery(), by=("status",)) == {("in_progress",): 1}
+
+    def test_a_re_index_keeps_both_the_correction_and_the_case(self, index: Any) -> None:
+        original = make_post("1", sentiment="concern", departments=("estates",))
+        index.upsert_posts([original])
+        correct(index, original.key, departments=("wards",))
+        expected = set_case(index, original.key, "handled", assignee="alice")
+        index.upsert_posts([original])
+        assert index.get_post(original.key) == expected
+        assert expected.classification.departments == ("wards",)
+        assert keys(index.search_posts(PostQuery(department="wards", statuses=("handled",)))) == [
+            original.key
+        ]
+
+    def test_a_case_saved_from_a_stale_page_keeps_a_correction_made_meanwhile(
+        self, index: Any
+    ) -> None:
+        index.upsert_posts([make_post("1", sentiment="concern")])
+        shown = index.get_post("twitter:1")  # the page a person has open
+        correct(index, "twitter:1", departments=("wards",), by="carol")  # someone else, meanwhile
+        index.upsert_posts([shown.model_copy(update={"case": make_case("in_progress")})])
+        stored = index.get_post("twitter:1")
+        assert stored is not None
+        assert stored.case == make_case("in_progress")
+        assert stored.correction is not None
+        assert stored.correction.corrected_by == "carol"
+        assert stored.classification.departments == ("wards",)
+
+    def test_a_correction_saved_from_a_stale_page_keeps_a_case_made_meanwhile(
+        self, index: Any
+    ) -> None:
+        index.upsert_posts([make_post("1", sentiment="concern")])
+        shown = index.get_post("twitter:1")
+        set_case(index, "twitter:1", "in_progress", assignee="bob")
+        labels = CorrectedLabels(departments=("wards",), corrected_by="carol", corrected_at=T0)
+        index.upsert_posts([shown.corrected(labels)])
+        stored = index.get_post("twitter:1")
+        assert stored is not None
+        assert stored.case == make_case("in_progress", assignee="bob")
+        assert stored.classification.departments == ("wards",)
+        assert keys(index.search_posts(PostQuery(assignee="bob", department="wards"))) == [
+            "twitter:1"
+        ]
+
+    def test_a_later_case_replaces_the_earlier_and_a_re_index_keeps_the_later(
+        self, index: Any
+    ) -> None:
+        index.upsert_posts([make_post("1", sentiment="concern")])
+        set_case(index, "twitter:1", "in_progress", assignee="bob")
+        later = set_case(index, "twitter:1", "handled", assignee="bob", by="bob", at=T0 + 2 * DAY)
+        index.upsert_posts([make_post("1", sentiment="concern")])
+        assert index.get_post("twitter:1") == later
+        assert keys(index.search_posts(PostQuery(statuses=("handled",)))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(statuses=("in_progress",))) == []
+
+    def test_a_batch_keeps_the_case_an_earlier_copy_of_the_post_in_it_carries(
+        self, index: Any
+    ) -> None:
+        original = make_post("1", sentiment="concern")
+        handled = original.model_copy(update={"case": make_case("handled")})
+        result = index.upsert_posts([handled, original, make_post("2", sentiment="concern")])
+        assert (result.written, result.failed) == (3, ())
+        assert index.get_post(original.key) == handled
+        assert index.get_post("twitter:2") == make_post("2", sentiment="concern")
+
+    # -- triage: filters -------------------------------------------------------------------
+
+    def test_search_by_the_urgent_and_abusive_flags(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", urgent=True),
+                make_post("2", abusive=True),
+                make_post("3", urgent=True, abusive=True),
+                make_post("4"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(urgent=True))) == ["twitter:1", "twitter:3"]
+        assert keys(index.search_posts(PostQuery(urgent=False))) == ["twitter:2", "twitter:4"]
+        assert keys(index.search_posts(PostQuery(abusive=True))) == ["twitter:2", "twitter:3"]
+        assert keys(index.search_posts(PostQuery(urgent=True, abusive=False))) == ["twitter:1"]
+        assert index.count_posts(PostQuery(abusive=False), by=("urgent",)) == {
+            ("true",): 1,
+            ("false",): 1,
+        }
+
+    def test_search_by_breach_takes_the_posts_with_any_breach(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", kind="official_post", breaches=(make_breach(),)),
+                make_post("2", breaches=(make_breach("nhs_number"), make_breach("address"))),
+                make_post("3"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(breach=True))) == ["twitter:1", "twitter:2"]
+        assert keys(index.search_posts(PostQuery(breach=False))) == ["twitter:3"]
+        assert index.count_posts(PostQuery(breach=True, kind="official_post"), by=()) == {(): 1}
+
+    def test_a_post_whose_breaches_were_all_dismissed_is_no_breach(self, index: Any) -> None:
+        post = make_post("1", breaches=(make_breach("phone_number"),))
+        index.upsert_posts([post, make_post("2", breaches=(make_breach("phone_number"),))])
+        correct(index, post.key, dismissed_breaches=("phone_number",))
+        index.upsert_posts([post])  # and the pipeline again: the dismissal stands
+        assert keys(index.search_posts(PostQuery(breach=True))) == ["twitter:2"]
+        assert keys(index.search_posts(PostQuery(breach=False))) == [post.key]
+        # nothing else about it needs action: it has left the triage list
+        assert keys(index.search_posts(PostQuery(statuses=("new",)))) == ["twitter:2"]
+
+    def test_statuses_take_a_post_needing_action_without_a_case_as_new(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("concern", sentiment="concern"),
+                make_post("unsure", unsure=True),
+                make_post("urgent", urgent=True),
+                make_post("abusive", abusive=True),
+                make_post("breach", breaches=(make_breach(),)),
+                make_post("compliment", sentiment="compliment"),
+                make_post("neutral"),
+                make_post("open", sentiment="concern", case=make_case("in_progress")),
+                make_post("done", sentiment="concern", case=make_case("handled")),
+                make_post("dropped", sentiment="concern", case=make_case("no_action")),
+            ]
+        )
+        new = [f"twitter:{n}" for n in ("abusive", "breach", "concern", "unsure", "urgent")]
+        assert keys(index.search_posts(PostQuery(statuses=("new",)))) == new
+        closed = PostQuery(statuses=("handled", "no_action"))
+        assert keys(index.search_posts(closed)) == ["twitter:done", "twitter:dropped"]
+        both = PostQuery(statuses=("new", "in_progress"))
+        assert keys(index.search_posts(both)) == sorted([*new, "twitter:open"])
+        assert index.count_posts(PostQuery(), by=("status",)) == {
+            ("new",): 5,
+            ("in_progress",): 1,
+            ("handled",): 1,
+            ("no_action",): 1,
+            (NO_VALUE,): 2,  # the compliment and the neutral post need no action
+        }
+        assert index.count_posts(closed, by=("sentiment",)) == {("concern",): 2}
+
+    def test_search_by_assignee_and_for_the_open_posts_nobody_has(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("a-open", sentiment="concern", case=make_case(assignee="alice")),
+                make_post(
+                    "a-done", sentiment="concern", case=make_case("handled", assignee="alice")
+                ),
+                make_post("b-new", sentiment="concern", case=make_case("new", assignee="bob")),
+                make_post("nobody-new", sentiment="concern"),
+                make_post("nobody-open", sentiment="concern", case=make_case()),
+                make_post("blank-open", sentiment="concern", case=make_case(assignee="")),
+                make_post("nobody-done", sentiment="concern", case=make_case("no_action")),
+                make_post("nothing-to-do"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(assignee="alice"))) == [
+            "twitter:a-done",
+            "twitter:a-open",
+        ]
+        assert keys(index.search_posts(PostQuery(assignee=UNASSIGNED))) == [
+            "twitter:blank-open",
+            "twitter:nobody-new",
+            "twitter:nobody-open",
+        ]
+        mine_open = PostQuery(assignee="alice", statuses=("in_progress",))
+        assert keys(index.search_posts(mine_open)) == ["twitter:a-open"]
+        assert index.search_posts(PostQuery(assignee="carol")) == []
+        assert index.count_posts(PostQuery(assignee=UNASSIGNED), by=("status",)) == {
+            ("new",): 1,
+            ("in_progress",): 2,
+        }
+
+    def test_departments_match_any_of_them_and_the_department_too(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", departments=("maternity",)),
+                make_post("2", departments=("estates", "wards")),
+                make_post("3", departments=("radiology",)),
+                make_post("4"),
+            ]
+        )
+        either = PostQuery(departments=("maternity", "wards"))
+        assert keys(index.search_posts(either)) == ["twitter:1", "twitter:2"]
+        both_fields = PostQuery(department="radiology", departments=("maternity",))
+        assert keys(index.search_posts(both_fields)) == ["twitter:1", "twitter:3"]
+        assert index.search_posts(PostQuery(departments=("pharmacy",))) == []
+        # a post in two of the departments asked for counts once
+        assert index.count_posts(PostQuery(departments=("wards", "estates")), by=()) == {(): 1}
+
+    def test_search_by_author_matches_the_handle_as_erasure_does(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", author="@Jane_Doe"),
+                make_post("2", author="jane_doe"),
+                make_post("3", author="@jane_doe_fan"),
+                make_post("4", author="Jane"),
+            ]
+        )
+        for spelling in ("jane_doe", "@JANE_DOE", " @Jane_Doe "):
+            found = index.search_posts(PostQuery(author=spelling))
+            assert keys(found) == ["twitter:1", "twitter:2"], spelling
+        assert keys(index.search_posts(PostQuery(author="jane"))) == ["twitter:4"]
+        assert index.count_posts(PostQuery(author="@jane_doe_fan"), by=()) == {(): 1}
+
+    def test_search_combines_the_triage_criteria(self, index: Any) -> None:
+        base: dict[str, Any] = {
+            "text": "the midwives were rude",
+            "sentiment": "concern",
+            "urgent": True,
+            "departments": ("maternity",),
+            "author": "@Jane",
+            "breaches": (make_breach(),),
+            "case": make_case(assignee="alice"),
+        }
+        # each of the others differs from the wanted post in one criterion only
+        others: list[dict[str, Any]] = [
+            {"text": "the porters were rude"},
+            {"urgent": False},
+            {"abusive": True},
+            {"departments": ("estates",)},
+            {"author": "@John"},
+            {"breaches": ()},
+            {"case": make_case("handled", assignee="alice")},
+            {"case": make_case(assignee="bob")},
+            {"sentiment": "neutral"},
+        ]
+        index.upsert_posts(
+            [
+                make_post("wanted", **base),
+                *(make_post(f"other{n}", **{**base, **o}) for n, o in enumerate(others)),
+            ]
+        )
+        query = PostQuery(
+            text="midwife",
+            sentiment="concern",
+            urgent=True,
+            abusive=False,
+            breach=True,
+            departments=("maternity", "wards"),
+            author="jane",
+            statuses=("in_progress", "new"),
+            assignee="alice",
+        )
+        assert keys(index.search_posts(query)) == ["twitter:wanted"]
+        assert index.count_posts(query, by=("status", "department")) == {
+            ("in_progress", "maternity"): 1
+        }
+        assert index.search_posts(replace(query, offset=1)) == []
+
+    # -- triage: sorts and pages -----------------------------------------------------------
+
+    def test_every_sort_has_an_expected_order_here(self, index: Any) -> None:
+        assert set(SORTED) == set(POST_SORTS)
+
+    @pytest.mark.parametrize(("sort", "expected"), list(SORTED.items()))
+    def test_search_sorts_by_a_column_then_newest_first_then_by_key(
+        self, index: Any, sort: str, expected: list[str]
+    ) -> None:
+        index.upsert_posts(sorting_posts())
+        assert keys(index.search_posts(PostQuery(sort=sort))) == expected  # type: ignore[arg-type]
+
+    def test_pages_by_offset_follow_every_sort_without_gaps_or_repeats(self, index: Any) -> None:
+        # few distinct values and times: most of the order comes from the tie-breaks
+        posts = [
+            make_post(
+                f"p{n:02}",
+                author=f"@author{n % 3}",
+                sentiment=SENTIMENTS[n % 3],
+                departments=(("wards",), ("estates", "wards"), ())[n % 3],
+                urgent=n % 2 == 0,
+                created_at=T0 + timedelta(minutes=n % 4),
+            )
+            for n in range(11)
+        ]
+        index.upsert_posts(posts)
+        for sort in POST_SORTS:
+            whole = keys(index.search_posts(PostQuery(sort=sort, limit=100)))
+            pages = [
+                keys(index.search_posts(PostQuery(sort=sort, limit=3, offset=start)))
+                for start in range(0, 12, 3)
+            ]
+            assert [key for page in pages for key in page] == whole, sort
+            assert sorted(whole) == sorted(post.key for post in posts), sort
+            assert index.search_posts(PostQuery(sort=sort, offset=11)) == [], sort
+
+    def test_a_negative_offset_an_unknown_sort_or_status_is_refused(self, index: Any) -> None:
+        with pytest.raises(ValueError, match="offset"):
+            index.search_posts(PostQuery(offset=-1))
+        with pytest.raises(ValueError, match="'shoe_size'"):
+            index.search_posts(PostQuery(sort="shoe_size"))  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="'closed'"):
+            index.search_posts(PostQuery(statuses=("closed",)))  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="'closed'"):
+            index.count_posts(PostQuery(statuses=("closed",)), by=())  # type: ignore[arg-type]
+
+    # -- triage: dimensions ----------------------------------------------------------------
+
+    def test_count_posts_by_utc_month(self, index: Any) -> None:
+        bst = timezone(timedelta(hours=1))
+        index.upsert_posts(
+            [
+                make_post("1", created_at=datetime(2026, 9, 30, 23, 30, tzinfo=UTC)),
+                # 00:30 on 1 October in UTC+1 is still 30 September in UTC
+                make_post("2", created_at=datetime(2026, 10, 1, 0, 30, tzinfo=bst)),
+                make_post("3", created_at=datetime(2026, 10, 1, 0, 0, tzinfo=UTC)),
+                make_post("4", created_at=datetime(2026, 12, 31, 23, 59, tzinfo=UTC)),
+                make_post("5", created_at=datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("month",)) == {
+            ("2026-09",): 2,
+            ("2026-10",): 1,
+            ("2026-12",): 1,
+            ("2027-01",): 1,
+        }
+
+    def test_count_posts_by_status_and_month_together(self, index: Any) -> None:
+        october = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+        november = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+        index.upsert_posts(
+            [
+                make_post("1", sentiment="concern", created_at=october),
+                make_post("2", sentiment="concern", created_at=october, case=make_case("handled")),
+                make_post("3", sentiment="concern", created_at=november),
+                make_post("4", created_at=november),
+            ]
+        )
+        assert index.count_posts(PostQuery(), by=("month", "status")) == {
+            ("2026-10", "new"): 1,
+            ("2026-10", "handled"): 1,
+            ("2026-11", "new"): 1,
+            ("2026-11", NO_VALUE): 1,
+        }
+
+    # -- text: stems and prefixes ----------------------------------------------------------
+
+    def test_a_word_finds_its_other_forms(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", text="The midwife was kind"),
+                make_post("2", text="Midwives on the labour ward"),
+                make_post("3", text="Our nurses are nursing heroes"),
+                make_post("4", text="The children's wards were cold"),
+                make_post("5", text="The midwifery unit"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(text="midwives"))) == ["twitter:1", "twitter:2"]
+        assert keys(index.search_posts(PostQuery(text="Midwife"))) == ["twitter:1", "twitter:2"]
+        assert keys(index.search_posts(PostQuery(text="nurse"))) == ["twitter:3"]
+        assert keys(index.search_posts(PostQuery(text="nursed"))) == ["twitter:3"]
+        assert keys(index.search_posts(PostQuery(text="child ward"))) == ["twitter:4"]
+        assert keys(index.search_posts(PostQuery(text="wards"))) == ["twitter:2", "twitter:4"]
+        assert index.count_posts(PostQuery(text="midwives"), by=()) == {(): 2}
+
+    def test_a_word_ending_in_a_star_is_a_prefix_of_the_word_as_written(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", text="The midwife was kind"),
+                make_post("2", text="Midwives on the labour ward"),
+                make_post("3", text="The midwifery unit"),
+                make_post("4", text="St Mary's hospital parking"),
+                make_post("5", text="a mid-week visit"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(text="midwif*"))) == ["twitter:1", "twitter:3"]
+        assert keys(index.search_posts(PostQuery(text="MIDWI*"))) == [
+            "twitter:1",
+            "twitter:2",
+            "twitter:3",
+        ]
+        # a prefix longer than the word's stem (hospit) still finds it
+        assert keys(index.search_posts(PostQuery(text="hospita*"))) == ["twitter:4"]
+        assert keys(index.search_posts(PostQuery(text="midw* kind"))) == ["twitter:1"]
+        assert index.search_posts(PostQuery(text="midwifes*")) == []
+        assert index.count_posts(PostQuery(text="midwi*"), by=()) == {(): 3}
+
+    def test_stars_and_query_syntax_around_words_stay_literal(self, index: Any) -> None:
+        index.upsert_posts(
+            [
+                make_post("1", text="Is the ward OR the clinic open?"),
+                make_post("2", text="NEAR the clinic"),
+            ]
+        )
+        assert keys(index.search_posts(PostQuery(text="clinic* ope* OR*"))) == ["twitter:1"]
+        # a star after a quote is no prefix: "ope" is a whole word here, which nothing has
+        assert index.search_posts(PostQuery(text='"ope"*')) == []
+        assert index.search_posts(PostQuery(text='* ** "*" (*)')) == []
+        assert keys(index.search_posts(PostQuery(text="NEAR(clin*"))) == ["twitter:2"]
+        assert keys(index.search_posts(PostQuery(text="-ward"))) == ["twitter:1"]
+        # words the english analyzer would drop ("is", "the") still have to occur
+        assert keys(index.search_posts(PostQuery(text="Is the"))) == ["twitter:1"]
+        assert index.count_posts(PostQuery(text="(*)"), by=()) == {}
 
 
 class AlertStoreContract:
@@ -631,6 +1098,20 @@ class IndexContract(
         assert index.erase_author("jane_doe").posts == 1
         index.upsert_posts([original])  # collected again later: a new post, nobody judged it
         assert index.get_post(original.key) == original
+
+    def test_a_case_goes_with_its_post_on_erasure_and_retention(self, index: Index) -> None:
+        theirs = make_post("1", author="@Jane_Doe", sentiment="concern", created_at=T0 + 9 * DAY)
+        old = make_post("2", sentiment="concern", created_at=T0)
+        index.upsert_posts([theirs, old])
+        set_case(index, theirs.key, "handled", assignee="bob")
+        set_case(index, old.key, "in_progress", assignee="bob")
+        assert index.erase_author("jane_doe").posts == 1
+        assert index.delete_older_than(T0 + DAY) == 1
+        assert index.search_posts(PostQuery(assignee="bob")) == []
+        index.upsert_posts([theirs, old])  # collected again later: new posts, nobody on them
+        assert index.get_post(theirs.key) == theirs
+        assert index.get_post(old.key) == old
+        assert index.count_posts(PostQuery(), by=("status",)) == {("new",): 2}
 
     def test_delete_older_than_removes_only_older_records(self, index: Index) -> None:
         cutoff = T0 + timedelta(days=1)

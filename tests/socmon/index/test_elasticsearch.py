@@ -6,6 +6,7 @@ The fixtures ``elasticsearch_url`` and ``elasticsearch_client`` come from `tests
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -19,13 +20,24 @@ from pydantic import SecretStr
 from socmon.index.elasticsearch import (
     CONFLICT_ATTEMPTS,
     MAPPINGS,
+    MAX_RESULT_WINDOW,
     RETRYABLE_STATUSES,
     ElasticsearchIndex,
+    _post_document,
 )
 from socmon.index.port import IndexUnavailable, PostQuery
-from socmon.records import Alert, Sentiment
+from socmon.records import Alert, EnrichedPost, Sentiment
 from socmon.settings import IndexSettings
-from tests.factories import DAY, T0, correct, make_post
+from tests.factories import (
+    DAY,
+    T0,
+    correct,
+    keys,
+    make_breach,
+    make_case,
+    make_post,
+    set_case,
+)
 from tests.servers import CompatibleJsonNode, free_port
 from tests.socmon.index.conformance import IndexContract
 
@@ -167,6 +179,11 @@ def test_posts_mapping_has_the_types_dashboards_rely_on() -> None:
         assert types[keyword] == "keyword", keyword
     assert types["author"] == "keyword"
     assert types["text"] == "text"
+    # stemmed words in a multi-field: the analyzer of `text` itself cannot change in place
+    assert fields["text"]["fields"] == {"english": {"type": "text", "analyzer": "english"}}
+    assert types["case_status"] == types["first_department"] == "keyword"
+    assert types["has_breach"] == "boolean"
+    assert fields["case"]["properties"]["assignee"] == {"type": "keyword"}
     assert types["created_at"] == types["enriched_at"] == "date"
     assert types["urgent"] == types["abusive"] == "boolean"
     assert types["breaches"] == "nested"
@@ -523,3 +540,176 @@ def test_pending_alerts_are_counted_across_pages_of_alert_ids(
     stats = index.stats()
     assert stats.alerts_pending == 3
     assert (stats.deliveries_sent, stats.deliveries_failed) == (1, 3)
+
+
+# -- triage and stemming on the server, and indices an older socmon made ------------------------
+
+
+def test_a_case_saved_between_the_read_and_the_write_is_kept(
+    elasticsearch_url: str, elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    dashboard = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    dashboard.setup()
+    original = make_post("1", sentiment="concern")
+    dashboard.upsert_posts([original])
+    saved: list[EnrichedPost] = []
+
+    def assign_once() -> None:
+        if not saved:
+            saved.append(set_case(dashboard, original.key, "in_progress", assignee="bob"))
+
+    client = InterleavingClient(
+        elasticsearch_url, node_class=CompatibleJsonNode, meanwhile=assign_once
+    )
+    worker = ElasticsearchIndex(client, index_prefix=prefix)
+    result = worker.upsert_posts([original])
+    assert (result.written, result.failed) == (1, ())
+    assert len(saved) == 1
+    assert dashboard.get_post(original.key) == saved[0]
+    assert [p.key for p in dashboard.search_posts(PostQuery(assignee="bob"))] == [original.key]
+
+
+def test_a_post_with_a_case_carries_its_state_for_dashboards(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    index.upsert_posts(
+        [
+            make_post("1", sentiment="concern", departments=("wards", "estates")),
+            make_post("2", breaches=(make_breach(),)),
+            make_post("3"),
+        ]
+    )
+    set_case(index, "twitter:1", "handled", assignee="bob", by="bob", at=T0 + DAY)
+    found = elasticsearch_client.search(
+        index=f"{prefix}-posts", query={"term": {"case.assignee": "bob"}}
+    )
+    [hit] = found["hits"]["hits"]
+    case = hit["_source"]["case"]
+    assert (case["status"], case["updated_by"]) == ("handled", "bob")
+    assert case["first_handled_at"] == (T0 + DAY).isoformat()
+    assert "notes" not in case  # in the record only, never indexed
+    sources = {
+        doc_id: elasticsearch_client.get(index=f"{prefix}-posts", id=doc_id)["_source"]
+        for doc_id in ("twitter:1", "twitter:2", "twitter:3")
+    }
+    assert [sources[k].get("case_status") for k in sorted(sources)] == ["handled", "new", None]
+    assert [sources[k]["has_breach"] for k in sorted(sources)] == [False, True, False]
+    assert sources["twitter:1"]["first_department"] == "wards"
+
+
+def test_an_offset_beyond_the_result_window_is_refused(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    assert index.search_posts(PostQuery(offset=MAX_RESULT_WINDOW - 50, limit=50)) == []
+    with pytest.raises(ValueError, match="at most 10,000"):
+        index.search_posts(PostQuery(offset=MAX_RESULT_WINDOW - 49, limit=50))
+
+
+def old_posts_mapping() -> dict[str, Any]:
+    """The posts mapping of template version 1, before stemming and triage."""
+    mapping = copy.deepcopy(MAPPINGS["posts"])
+    fields = mapping["properties"]
+    fields["text"] = {"type": "text"}
+    for name in ("first_department", "has_breach", "case_status", "case", "document_version"):
+        del fields[name]
+    for name in ("urgent", "abusive", "dismissed_breaches"):
+        del fields["correction"]["properties"][name]
+    return mapping
+
+
+def old_post_document(post: EnrichedPost) -> dict[str, Any]:
+    """A post document as template version 1 had it: no triage fields (the record has all)."""
+    document = _post_document(post)
+    for name in ("first_department", "has_breach", "case_status", "case", "document_version"):
+        document.pop(name, None)
+    return document
+
+
+def make_old_index(client: Elasticsearch, prefix: str, posts: Sequence[EnrichedPost]) -> None:
+    index = f"{prefix}-posts"
+    client.indices.create(index=index, mappings=old_posts_mapping())
+    for post in posts:
+        client.index(index=index, id=post.key, document=old_post_document(post))
+    client.indices.refresh(index=index)
+
+
+def test_setup_brings_an_index_of_an_older_socmon_up_to_date(
+    elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    posts = [
+        make_post("1", text="The midwife was rude", sentiment="concern", departments=("wards",)),
+        make_post("2", text="Lovely midwives", sentiment="compliment", created_at=T0 + DAY),
+        make_post("3", text="Call 01234 567890", kind="official_post", breaches=(make_breach(),)),
+        make_post("4", text="parking", sentiment="concern", case=make_case(assignee="bob")),
+    ]
+    make_old_index(elasticsearch_client, prefix, posts)
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    mapping = elasticsearch_client.indices.get_mapping(index=f"{prefix}-posts")
+    text = mapping[f"{prefix}-posts"]["mappings"]["properties"]["text"]
+    assert text["fields"]["english"]["analyzer"] == "english"
+    assert keys(index.search_posts(PostQuery(text="midwives"))) == ["twitter:2", "twitter:1"]
+    assert keys(index.search_posts(PostQuery(statuses=("new",)))) == ["twitter:1", "twitter:3"]
+    assert keys(index.search_posts(PostQuery(breach=True))) == ["twitter:3"]
+    assert keys(index.search_posts(PostQuery(assignee="bob"))) == ["twitter:4"]
+    assert keys(index.search_posts(PostQuery(sort="department")))[0] == "twitter:1"
+    assert index.count_posts(PostQuery(), by=("status",)) == {
+        ("new",): 2,
+        ("in_progress",): 1,
+        ("",): 1,
+    }
+    for post in posts:
+        assert index.get_post(post.key) == post
+    # done once: a second setup rewrites nothing
+    versions = [seq_no(elasticsearch_client, prefix, post.key) for post in posts]
+    index.setup()
+    assert [seq_no(elasticsearch_client, prefix, post.key) for post in posts] == versions
+
+
+def seq_no(client: Elasticsearch, prefix: str, doc_id: str) -> int:
+    return int(client.get(index=f"{prefix}-posts", id=doc_id)["_seq_no"])
+
+
+def test_bringing_old_posts_up_to_date_pages_through_all_of_them(
+    elasticsearch_client: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socmon.index.elasticsearch as adapter
+
+    monkeypatch.setattr(adapter, "REWRITE_PAGE", 3)  # 8 posts: three pages
+    make_old_index(
+        elasticsearch_client,
+        prefix,
+        [make_post(str(n), text=f"midwives {n}", sentiment="concern") for n in range(8)],
+    )
+    index = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    index.setup()
+    assert index.count_posts(PostQuery(text="midwife", statuses=("new",)), by=()) == {(): 8}
+
+
+def test_a_case_saved_while_setup_rewrites_the_post_stands(
+    elasticsearch_url: str, elasticsearch_client: Elasticsearch, prefix: str
+) -> None:
+    original = make_post("1", text="the midwife was rude", sentiment="concern")
+    make_old_index(elasticsearch_client, prefix, [original, make_post("2")])
+    dashboard = ElasticsearchIndex(elasticsearch_client, index_prefix=prefix)
+    saved: list[EnrichedPost] = []
+
+    def assign_once() -> None:
+        # the dashboard writes with this socmon's layout, between setup's read and its write
+        if not saved:
+            saved.append(set_case(dashboard, original.key, "in_progress", assignee="bob"))
+
+    client = InterleavingClient(
+        elasticsearch_url, node_class=CompatibleJsonNode, meanwhile=assign_once
+    )
+    ElasticsearchIndex(client, index_prefix=prefix).setup()
+    assert len(saved) == 1
+    assert dashboard.get_post(original.key) == saved[0]
+    assert keys(dashboard.search_posts(PostQuery(text="midwives", assignee="bob"))) == [
+        original.key
+    ]
+    assert dashboard.get_post("twitter:2") == make_post("2")
