@@ -289,6 +289,21 @@ class DeathGuard:
             self.proc.wait()
 
 
+def last_socmon_line(log: Path | None) -> str:
+    """The last line a socmon command wrote to `log` about itself (``socmon: ...``), so the
+    console can say why a child keeps failing without sending the reader to its log."""
+    if log is None or not log.exists():
+        return ""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 16_384))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if "socmon:" in line]
+    return lines[-1][lines[-1].index("socmon:") :] if lines else ""
+
+
 @dataclass(frozen=True)
 class RunFailures:
     """What failed inside the pipeline during this run, from the stages' counters."""
@@ -689,9 +704,11 @@ class Supervisor:
             return True  # stopping anyway: no restart
         how = describe_exit(code)
         if not child.restarts.allow():
+            said = last_socmon_line(child.log_path)
             self.say(
                 f"{child.name} {how}, after {child.restarts.limit} restarts within "
                 f"{child.restarts.window / 60:.0f} minutes; giving up"
+                + (f". Its log ends: {said}" if said else "")
             )
             if not child.essential:
                 child.done = True

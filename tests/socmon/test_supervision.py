@@ -229,3 +229,22 @@ def test_after_an_orderly_stop_the_guard_exits_at_once() -> None:
     started = time.monotonic()
     guard.close()
     assert time.monotonic() - started < 5
+
+
+def test_a_child_given_up_is_explained_by_the_last_line_of_its_log(tmp_path) -> None:
+    from socmon_app.supervisor import last_socmon_line
+
+    log = tmp_path / "worker.log"
+    assert last_socmon_line(None) == ""
+    assert last_socmon_line(log) == ""  # no log yet
+    log.write_text(
+        "[2026-12-01 12:34:00] [ERROR] some library noise\n"
+        "\x1b[?25lsocmon: cannot start the stream worker: SQLite index at /d/socmon.db: "
+        "write failed: database or disk is full\n"
+        "[?25h\n",
+        encoding="utf-8",
+    )
+    assert last_socmon_line(log) == (
+        "socmon: cannot start the stream worker: SQLite index at /d/socmon.db: "
+        "write failed: database or disk is full"
+    )
