@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import pytest
 from socmon.index.port import PostQuery
 from socmon.index.sqlite import SqliteIndex
 from socmon.sample import SAMPLE_PATH
+from tests.conftest import SampleRun
 from tests.e2e_helpers import expected_from_replay, outbox_counts, pipeline_env, socmon
 from tests.faults.running import Up
 
@@ -57,14 +59,19 @@ def up(data_dir: Path, replay: Path, timeout: float = 300):
     )
 
 
-def test_the_sample_is_indexed_once_rejects_are_dead_lettered_and_concerns_alerted(tmp_path):
+def test_the_sample_is_indexed_once_rejects_are_dead_lettered_and_concerns_alerted(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
     keys, letters = expected_from_replay(SAMPLE_PATH)
     assert len(keys) >= 300
     assert letters
 
-    run = up(tmp_path, SAMPLE_PATH)
+    run = sample_run.run
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "idle" in run.stdout
+    # a copy of the session's run, since this test runs the pipeline on it again
+    tmp_path = tmp_path / "data"
+    shutil.copytree(sample_run.data_dir, tmp_path)
 
     first = stats(tmp_path)
     assert first["indexed"] == len(keys)

@@ -17,10 +17,9 @@ from dashboards.report.themes import load_themes
 from socmon.index.port import PostQuery
 from socmon.index.sqlite import SqliteIndex
 from socmon.records import EARLIEST, LATEST, EnrichedPost
-from socmon.sample import SAMPLE_PATH
 from socmon.settings import load_settings
+from tests.conftest import SampleRun
 from tests.dashboards.test_report import GENERATED, OCTOBER, mostly_blank_pages
-from tests.e2e_helpers import socmon
 from tests.servers import missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,21 +28,11 @@ _EMAIL = re.compile(r"[\w.%+\-]+@(?:[\w\-]+\.)+[A-Za-z]{2,}")
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteIndex]:
-    folder = tmp_path_factory.mktemp("sample")
-    run = socmon(
-        "up",
-        "--replay",
-        str(SAMPLE_PATH),
-        "--data-dir",
-        str(folder),
-        "--exit-when-idle",
-        "--metrics-port",
-        "0",
-        timeout=300,
-    )
+def sample(sample_run: SampleRun) -> Iterator[SqliteIndex]:
+    """The index of the session's run of `socmon up --exit-when-idle` over the sample."""
+    run = sample_run.run
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    index = SqliteIndex(folder / "socmon.db")
+    index = SqliteIndex(sample_run.data_dir / "socmon.db")
     yield index
     index.close()
 
