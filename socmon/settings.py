@@ -58,6 +58,12 @@ class KafkaSettings(Section):
 class IndexSettings(Section):
     backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     sqlite_path: Path | None = Field(default=None, description="defaults to <data_dir>/socmon.db")
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long a SQLite write waits for another process's lock (a backup, an "
+        "erasure) before it fails and the stage retries the batch",
+    )
     elasticsearch_url: str = "http://localhost:9200"
     elasticsearch_index: str = "socmon-posts"
     elasticsearch_username: str | None = None

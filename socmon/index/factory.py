@@ -14,4 +14,4 @@ def open_index(settings: Settings) -> Index:
         return ElasticsearchIndex.from_settings(settings.index)
     from socmon.index.sqlite import SqliteIndex
 
-    return SqliteIndex(settings.sqlite_path)
+    return SqliteIndex(settings.sqlite_path, settings.index.sqlite_busy_timeout_seconds)

@@ -8,7 +8,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from alerting.worker import alert_origin
 from socmon.deadletters import dead_letter
 from socmon.index.sqlite import SqliteIndex
-from socmon.sample import SAMPLE_PATH
+from tests.conftest import SampleRun
 from tests.e2e_helpers import pipeline_env
 from tests.factories import make_post_alert
 
@@ -110,31 +109,11 @@ def test_socmon_alerts_retry_writes_the_outbox_owner_only(tmp_path):
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_every_file_and_folder_socmon_up_makes_is_owner_only(tmp_path):
-    replay = tmp_path / "replay.jsonl"
-    replay.write_text("".join(SAMPLE_PATH.read_text(encoding="utf-8").splitlines(True)[:12]))
-    data_dir = tmp_path / "data"
-    log = tmp_path / "up.log"
-    argv = [sys.executable, "-m", "socmon_app.cli", "up", "--replay", str(replay)]
-    argv += ["--data-dir", str(data_dir), "--exit-when-idle", "--metrics-port", "0"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env=pipeline_env(), umask=USUAL_UMASK
-        )
-    try:
-        address = data_dir / "broker.address"
-        deadline = time.monotonic() + 120
-        while not address.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert address.exists(), log.read_text(errors="replace")
-        address_mode = mode(address)  # removed when `up` stops
-        code = proc.wait(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert code == 0, log.read_text(errors="replace")[-3000:]
-    assert address_mode == 0o600
+def test_every_file_and_folder_socmon_up_makes_is_owner_only(sample_run: SampleRun) -> None:
+    """The session's `socmon up` over the sample, started with the usual umask 022."""
+    run, data_dir = sample_run.run, sample_run.data_dir
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert sample_run.broker_address_mode == 0o600  # removed when `up` stops
     made = {str(p.relative_to(data_dir)) for p in data_dir.rglob("*")}
     expected = {"socmon.db", "outbox.jsonl", "erasure.key", "logs", "logs/worker.log", "faust"}
     assert expected <= made
