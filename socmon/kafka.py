@@ -122,6 +122,27 @@ def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: 
             committed_reader.close()
 
 
+class SocketRaceFilter(logging.Filter):
+    """kafka-python 3.0 (``kafka.net.transport``) sometimes reads a connection once more after
+    its own IO loop closed it (``_sock`` is None): it logs that as an ERROR with a traceback,
+    then treats it as a lost connection and reconnects, so nothing is lost. This filter says it
+    in one warning line instead, so a traceback in a socmon log always means something of ours.
+    Any other error of the library passes untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, AttributeError) and "'NoneType' object has no attribute" in str(error):
+            record.msg = f"{record.getMessage()} (a connection it had closed, read once more)"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("kafka.net.transport").addFilter(SocketRaceFilter())
+
+
 @contextmanager
 def _quiet_kafka() -> Iterator[None]:
     """Closing a client that is still refreshing metadata makes kafka-python log the cancelled

@@ -49,3 +49,27 @@ def test_topics_are_created_with_their_retention(kafka_settings):
     finally:
         admin.close()
     assert described["topic"][topic]["retention.ms"]["value"] == str(30 * 86_400_000)
+
+
+def test_kafka_pythons_own_socket_race_is_one_warning_line_not_a_traceback(caplog):
+    import logging
+
+    import socmon.kafka  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("kafka.net.transport")
+    with caplog.at_level(logging.WARNING, logger="kafka.net.transport"):
+        try:
+            None.recv(4096)  # type: ignore[attr-defined]  # what the library's IO loop does
+        except AttributeError:
+            logger.exception("<KafkaConnection node_id=1>: Error receiving network data")
+        try:
+            raise ValueError("something else")
+        except ValueError:
+            logger.exception("<KafkaConnection node_id=1>: another error")
+    race, other = caplog.records
+    assert race.levelname == "WARNING"
+    assert race.exc_info is None
+    assert "Error receiving network data" in race.getMessage()
+    assert "Traceback" not in caplog.text.split("another error")[0]
+    assert other.levelname == "ERROR"  # anything else of the library passes untouched
+    assert other.exc_info is not None
