@@ -104,6 +104,20 @@ def horizontal_bars(
     return _svg(kind, title, width, height, "".join(parts), summary or "no data")
 
 
+def _gridlines(scale: float, left: float, top: float, plot_w: float, plot_h: float) -> list[str]:
+    """Five horizontal lines across the plot, from 0 to `scale`, each with its value."""
+    parts = []
+    for tick in range(5):
+        value = scale * tick / 4
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" style="{_FONT}">'
+            f"{value:g}</text>"
+        )
+    return parts
+
+
 def stacked_columns(
     kind: str,
     title: str,
@@ -117,15 +131,7 @@ def stacked_columns(
     plot_w, plot_h = width - left - 10, height - top - bottom
     scale = _scale_max([sum(values.get(name, 0) for name in series) for _, values in columns])
     slot = plot_w / max(len(columns), 1)
-    parts = [_legend(series, left, 32)]
-    for tick in range(5):
-        value = scale * tick / 4
-        y = top + plot_h - plot_h * tick / 4
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" style="{_FONT}">'
-            f"{value:g}</text>"
-        )
+    parts = [_legend(series, left, 32), *_gridlines(scale, left, top, plot_w, plot_h)]
     for index, (label, values) in enumerate(columns):
         x = left + index * slot + slot * 0.15
         base: float = top + plot_h
@@ -167,15 +173,7 @@ def line_chart(
     plot_w, plot_h = width - left - right, height - top - bottom
     scale = _scale_max([values.get(name, 0) for _, values in points for name in series])
     step = plot_w / max(len(points) - 1, 1)
-    parts = [_legend(series, left, 32)]
-    for tick in range(5):
-        value = scale * tick / 4
-        y = top + plot_h - plot_h * tick / 4
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" style="{_FONT}">'
-            f"{value:g}</text>"
-        )
+    parts = [_legend(series, left, 32), *_gridlines(scale, left, top, plot_w, plot_h)]
     for index, (label, _) in enumerate(points):
         parts.append(
             f'<text x="{left + index * step:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
