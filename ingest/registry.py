@@ -8,6 +8,7 @@ as a problem: `socmon ingest` prints it and goes on, `socmon connectors check` f
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from ingest.connectors.replay import ReplayConnector
 from socmon.settings import Settings
 
 log = logging.getLogger(__name__)
+
+OTHER_PLATFORMS = ("bluesky", "mastodon", "youtube", "linkedin", "careopinion")
+"""The platforms whose module builds its own sources: ``ingest.connectors.<name>.from_settings``."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def build_connectors(
     connectors: list[Connector] = [ReplayConnector(p) for p in paths]
     connectors += _twitter(settings, on_api_call, notify)
     connectors += _facebook(settings, on_api_call, notify)
-    for platform in ("bluesky", "mastodon"):
+    for platform in OTHER_PLATFORMS:
         connectors += _other_platform(settings, platform, on_api_call, notify)
     return connectors
 
@@ -142,14 +146,11 @@ def _other_platform(
     on_api_call: ApiCallRecorder | None,
     notify: Callable[[Notice], None],
 ) -> list[Connector]:
-    """Bluesky and Mastodon: each module builds its own sources from the settings."""
+    """Each module builds its own sources from the settings (and says what it skips)."""
     if not getattr(settings.connectors, platform).enabled:
         notify(Notice(f"{platform}: disabled (connectors.{platform}.enabled is false); skipped"))
         return []
     # Imported only when enabled: the client libraries are slow to import.
-    if platform == "bluesky":
-        from ingest.connectors import bluesky as module
-    else:
-        from ingest.connectors import mastodon as module  # type: ignore[no-redef]
+    module = importlib.import_module(f"ingest.connectors.{platform}")
     sources: list[Connector] = module.from_settings(settings, on_api_call)
     return sources

@@ -23,7 +23,16 @@ from pydantic import (
 
 SCHEMA_VERSION: Literal[1] = 1
 
-Platform = Literal["twitter", "facebook", "instagram", "bluesky", "mastodon"]
+Platform = Literal[
+    "twitter",
+    "facebook",
+    "instagram",
+    "bluesky",
+    "mastodon",
+    "youtube",
+    "linkedin",
+    "careopinion",
+]
 PostKind = Literal["mention", "official_post", "comment", "reply"]
 Sentiment = Literal["compliment", "concern", "neutral"]
 Severity = Literal["low", "medium", "high"]
@@ -114,10 +123,30 @@ class Media(Record):
     alt_text: str | None = None
 
 
+POST_SCHEMA_VERSION: Literal[2] = 2
+"""Version 2 added `Post.engagement`; a version 1 post (no engagement) is still read."""
+
+
+class Engagement(Record):
+    """How people reacted to a post, as the platform counted it at `read_at`.
+
+    A count the platform does not give (views on Mastodon, quotes on Facebook) is None, never 0.
+    `responded` is whether the organisation has answered publicly (Care Opinion stories).
+    """
+
+    likes: int | None = Field(default=None, ge=0)
+    reposts: int | None = Field(default=None, ge=0, description="retweets, shares, boosts")
+    replies: int | None = Field(default=None, ge=0, description="replies and comments")
+    quotes: int | None = Field(default=None, ge=0)
+    views: int | None = Field(default=None, ge=0, description="impressions, plays, reads")
+    responded: bool | None = None
+    read_at: AwareDatetime = Field(default_factory=utcnow)
+
+
 class Post(Record):
     """One item from a platform, normalised: a mention, an official post, a comment or a reply."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = POST_SCHEMA_VERSION
     platform: Platform
     post_id: NonEmpty
     kind: PostKind
@@ -131,6 +160,11 @@ class Post(Record):
     in_reply_to: str | None = None
     source: NonEmpty = Field(description="the connector that fetched it, e.g. replay or twitter")
     fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    engagement: Engagement | None = Field(
+        default=None,
+        description="the counts when it was read (schema 2); a connector sends the post again "
+        "with fresh counts, and the index keeps the latest",
+    )
 
     @property
     def key(self) -> str:

@@ -12,6 +12,9 @@ PLATFORM_HOSTS: dict[str, frozenset[str]] = {
     "facebook": frozenset({"facebook.com", "www.facebook.com", "m.facebook.com"}),
     "instagram": frozenset({"instagram.com", "www.instagram.com"}),
     "bluesky": frozenset({"bsky.app"}),
+    "youtube": frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"}),
+    "linkedin": frozenset({"linkedin.com", "www.linkedin.com"}),
+    "careopinion": frozenset({"careopinion.org.uk", "www.careopinion.org.uk"}),
 }
 ANY_HOST_PLATFORMS = frozenset({"mastodon"})
 

@@ -8,17 +8,24 @@ from the register (`accounts:`), the searches from the ``search_queries`` here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
 from socmon.config import Section
 
-# The Graph API version socmon is written and tested against. v26.0 is the newest version Meta
+# The Graph API version socmon is written and tested against. v27.0 is the newest version Meta
 # lists on its changelog (https://developers.facebook.com/docs/graph-api/changelog/versions/,
-# introduced 29 July 2026, no end date announced); a version stays available for about two
-# years after its successor appears. Raise it here, or per deployment with
-# SOCMON_CONNECTORS__FACEBOOK__GRAPH_API_VERSION, when Meta announces the end of this one.
-GRAPH_API_VERSION = "v26.0"
+# November 2026); a version stays available for about two years after its successor appears.
+# Raise it here, or per deployment with SOCMON_CONNECTORS__FACEBOOK__GRAPH_API_VERSION, when Meta
+# announces the end of this one.
+GRAPH_API_VERSION = "v27.0"
+
+XTier = Literal["pay_per_use", "basic", "pro", "enterprise"]
+"""The X API access the organisation pays for. Since 2026 new developer accounts are on
+pay-per-use: every post read (mentions, timelines, counts) is billed, so push (the Activity API's
+webhooks) is the main path and polling only fills gaps."""
+X_TIER: XTier = "pay_per_use"
 
 
 class ReplaySource(Section):
@@ -47,6 +54,7 @@ class TwitterSettings(ApiClientSettings):
 
     enabled: bool = False
     bearer_token: SecretStr | None = None
+    tier: XTier = X_TIER
     search_queries: list[str] = []
     max_results: int = Field(default=100, ge=5, le=100, description="tweets per page")
 
@@ -78,6 +86,11 @@ class BlueskySettings(Section):
     handle: str | None = None
     app_password: SecretStr | None = None
     search_queries: list[str] = []
+    jetstream_url: str | None = Field(
+        default="wss://jetstream2.us-east.bsky.network/subscribe",
+        description="Bluesky's Jetstream (WebSocket) for the official accounts' posts and the "
+        "replies to them as they are written; empty: polling only",
+    )
 
 
 class MastodonSettings(Section):
@@ -87,6 +100,63 @@ class MastodonSettings(Section):
     api_base_url: str | None = None
     access_token: SecretStr | None = None
     search_queries: list[str] = []
+    streaming: bool = Field(
+        default=True,
+        description="follow the user:notification stream (mentions as they happen); polling "
+        "fills any gap after a disconnect",
+    )
+
+
+class YouTubeSettings(ApiClientSettings):
+    """YouTube Data API v3 through the official Google API client: comments on the channels'
+    videos, and each channel's last upload for the weekly activity sweep."""
+
+    enabled: bool = False
+    api_key: SecretStr | None = None
+    comment_lookback_days: float = Field(
+        default=14.0, gt=0, description="comments are read on videos uploaded in the last N days"
+    )
+    page_size: int = Field(default=100, ge=1, le=100, description="comment threads per page")
+
+
+class LinkedInSettings(ApiClientSettings):
+    """LinkedIn organisation pages through the Community Management REST API (httpx)."""
+
+    enabled: bool = False
+    access_token: SecretStr | None = None
+    api_version: str = Field(
+        default="202611", pattern=r"^\d{6}$", description="the LinkedIn-Version header, YYYYMM"
+    )
+    page_size: int = Field(default=50, ge=1, le=100)
+
+
+class CareOpinionSettings(ApiClientSettings):
+    """Care Opinion (API v2): patients' stories about the organisation's services, and whether
+    the organisation has responded."""
+
+    enabled: bool = False
+    subscription_key: SecretStr | None = None
+    api_base_url: str = "https://www.careopinion.org.uk/api/v2"
+    organisations: list[str] = Field(
+        default=[], description="the NACS codes of the organisation (or its services) to follow"
+    )
+    requests_per_second: float = Field(
+        default=5.0, gt=0, le=5.0, description="Care Opinion allows 5 requests per second"
+    )
+    page_size: int = Field(default=100, ge=1, le=100)
+
+
+class WebhookSettings(Section):
+    """`socmon webhooks`: the receiver the platforms push to (Meta Page and Instagram webhooks,
+    X Activity API events). It must be reachable over HTTPS from the internet: put it behind a
+    reverse proxy (deploy/README.md)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
 
 
 class ConnectorSettings(Section):
@@ -96,6 +166,20 @@ class ConnectorSettings(Section):
     facebook: FacebookSettings = FacebookSettings()
     bluesky: BlueskySettings = BlueskySettings()
     mastodon: MastodonSettings = MastodonSettings()
+    youtube: YouTubeSettings = YouTubeSettings()
+    linkedin: LinkedInSettings = LinkedInSettings()
+    careopinion: CareOpinionSettings = CareOpinionSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    engagement_refresh_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often the counts of recent official posts are read again",
+    )
+    engagement_refresh_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="official posts younger than this have their counts refreshed",
+    )
 
     def live_platforms(self) -> list[str]:
         """The platforms that are enabled and have their credentials (so are polled for real)."""
@@ -104,5 +188,8 @@ class ConnectorSettings(Section):
             "facebook": (self.facebook.enabled, self.facebook.page_access_token),
             "bluesky": (self.bluesky.enabled, self.bluesky.app_password),
             "mastodon": (self.mastodon.enabled, self.mastodon.access_token),
+            "youtube": (self.youtube.enabled, self.youtube.api_key),
+            "linkedin": (self.linkedin.enabled, self.linkedin.access_token),
+            "careopinion": (self.careopinion.enabled, self.careopinion.subscription_key),
         }
         return [name for name, (enabled, secret) in credentials.items() if enabled and secret]
