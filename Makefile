@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy socmon socmon_app ingest stream_processors alerting dashboards tools
+	$(BIN)/mypy socmon socmon_app ingest stream_processors alerting dashboards tools bench
 
 ## bench: throughput numbers, written to bench/results.json
 bench: $(STAMP)

@@ -23,6 +23,7 @@ from jinja2 import (
     TemplateError,
 )
 
+from socmon.alerts import details, headline
 from socmon.records import Alert
 from socmon.settings import Settings
 from socmon.urls import original_link
@@ -133,7 +134,14 @@ class Renderer:
         link = dashboard_link(self.settings, alert)
         departments = self.department_names(alert.departments)
         shown = with_checked_link(alert)
+        # A spike's summary is a headline and then its details (the numbers, the top posts):
+        # the templates get the headline as the summary (the subject is one line) and the
+        # details as lines of their own, text like any other (escaped in HTML and cards).
+        spike_details = details(alert) if alert.kind == "spike" else []
+        if spike_details:
+            shown = shown.model_copy(update={"summary": headline(alert)})
         context = {
+            "details": spike_details,
             "alert": shown,
             "post": shown.post,
             "classification": alert.classification,
@@ -167,7 +175,9 @@ class Renderer:
             text=self._render(self.text_env, "alert.txt.j2", context),
             html=self._render(self.html_env, "alert.html.j2", context),
             facts=tuple(facts),
-            body=alert.post.text if alert.post is not None else "",
+            body="\n".join(spike_details)
+            if spike_details
+            else (alert.post.text if alert.post is not None else ""),
             links=tuple(links),
             alert_ids=(alert.alert_id,),
             payload={

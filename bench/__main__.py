@@ -1,7 +1,18 @@
-"""`make bench`: posts per second through enrich + index on the embedded stack, the bare consume
-rate of the same topic in the same run, their ratio, and the classifier alone on one core.
+"""`make bench`: what a user waits for, measured in one run on this machine.
 
-Writes bench/results/results.json and prints a table. Numbers are only comparable within a run.
+1. the classifier alone on one core (the default model, then the fast one);
+2. the stream worker end to end (enrich, index, route) with one worker and with two in one
+   consumer group, their ratio, and one worker over the classifier alone (the framework's share);
+3. post-to-alert latency at a steady 50 posts/s: from a post acknowledged by the broker to its
+   alert written by alert delivery (p50, p95);
+4. a backfill: a replay of `SOCMON_BENCH_BACKFILL` posts (default 200,000) through
+   `socmon up --exit-when-idle`, replay to indexed and alerted, projected to 1,000,000;
+5. the peak memory of each process.
+
+Writes bench/results/results.json and prints a table. Ratios are only comparable within a run.
+Sizes: SOCMON_BENCH_POSTS (default 20,000), SOCMON_BENCH_BACKFILL (0 skips the backfill);
+SOCMON_BENCH_ONLY=classifier,workers,latency,backfill runs only those parts (written to a file
+of their own, so the full run's numbers stay together).
 """
 
 from __future__ import annotations
@@ -9,55 +20,72 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kafka import KafkaConsumer
-
-from socmon.broker import EmbeddedBroker, free_port
+from bench.pipeline import (
+    peak_rss_mib,
+    percentile,
+    running,
+    stage_env,
+    wait_until,
+    warm_up,
+)
+from socmon.broker import EmbeddedBroker
 from socmon.index.sqlite import SqliteIndex
-from socmon.kafka import ensure_topics, make_producer, topic_partitions
-from socmon.records import Post
+from socmon.kafka import ensure_topics, make_producer
+from socmon.records import Post, utcnow
 from socmon.sample import SAMPLE_PATH
 from socmon.settings import KafkaSettings, load_settings
 
 N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
+N_BACKFILL = int(os.environ.get("SOCMON_BENCH_BACKFILL", "200000"))
+LATENCY_RATE = 50.0
+LATENCY_SECONDS = float(os.environ.get("SOCMON_BENCH_LATENCY_SECONDS", "40"))
+WARM_UP = 400
+"""Posts sent before a measurement, until every worker has taken part (`warm_up`)."""
 OUT = Path(__file__).parent / "results" / "results.json"
 
 
-def sample_texts() -> list[dict[str, object]]:
+def say(line: str) -> None:
+    print(f"bench: {line}", flush=True)
+
+
+def sample_rows() -> list[dict[str, object]]:
     rows = []
     for line in SAMPLE_PATH.read_text(encoding="utf-8").splitlines():
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             continue
-    return [r for r in rows if isinstance(r, dict) and "text" in r and "created_at" in r]
+        if isinstance(row, dict) and {"text", "created_at", "kind"} <= row.keys():
+            rows.append(row)
+    return rows
 
 
-def make_posts(n: int) -> list[Post]:
-    rows = sample_texts()
+def make_posts(n: int, tag: str) -> list[Post]:
+    """`n` posts with the sample's texts (mentions, so concerns raise alerts), unique keys."""
+    rows = sample_rows()
     base = datetime(2026, 10, 1, tzinfo=UTC)
-    posts = []
-    for i in range(n):
-        row = rows[i % len(rows)]
-        posts.append(
-            Post(
-                platform="twitter",
-                post_id=f"bench{i}",
-                kind="mention",
-                account=str(row.get("account", "NorthbrookNHS")),
-                author="bench",
-                text=str(row["text"]),
-                created_at=base + timedelta(seconds=i),
-                source="bench",
-            )
+    return [
+        Post(
+            platform="twitter",
+            post_id=f"{tag}{i}",
+            kind="mention",
+            account=str(rows[i % len(rows)].get("account", "NorthbrookNHS")),
+            author=f"bench{i % 997}",
+            text=str(rows[i % len(rows)]["text"]),
+            created_at=base + timedelta(seconds=i),
+            source="bench",
         )
-    return posts
+        for i in range(n)
+    ]
 
 
 def bench_classifier(posts: list[Post], fast: bool = False) -> float:
@@ -74,106 +102,267 @@ def bench_classifier(posts: list[Post], fast: bool = False) -> float:
     return len(items) / (time.perf_counter() - started)
 
 
-def bench_consume(bootstrap: str, topic: str, n: int) -> float:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    consumer.assign(topic_partitions(consumer, topic))
-    consumer.seek_to_beginning()
-    started, count = time.perf_counter(), 0
-    while count < n:
-        batch = consumer.poll(timeout_ms=1000, max_records=2000)
-        if not batch and time.perf_counter() - started > 60:
-            break
-        count += sum(len(v) for v in batch.values())
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return count / elapsed
+def produce(bootstrap: str, topic: str, posts: list[Post]) -> None:
+    producer = make_producer(bootstrap)
+    for post in posts:
+        producer.send(topic, key=post.key.encode(), value=post.to_bytes())
+    producer.flush()
+    producer.close()
 
 
-def peak_rss_mib(pid: int) -> float:
-    """The peak resident memory of a running process (Linux: VmHWM in /proc), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def indexed(index: SqliteIndex) -> int:
+    return index.stats(pending=False).indexed
 
 
-def bench_pipeline(bootstrap: str, prefix: str, data_dir: Path, n: int) -> tuple[float, float]:
-    env = dict(os.environ)
-    env |= {
-        "SOCMON_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "SOCMON_KAFKA__TOPIC_PREFIX": prefix,
-        "SOCMON_DATA_DIR": str(data_dir),
-        "SOCMON_METRICS__PORT": str(free_port()),
-    }
+def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[str, float]]:
+    """Posts per second through `count` workers (enrich, index, route), measured after the group
+    settled, from the first post indexed to the last; and the workers' peak memory."""
+    prefix = f"w{count}"
+    data_dir = root / prefix
+    data_dir.mkdir()
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix, partitions=4)
+    ensure_topics(kafka)
     index = SqliteIndex(data_dir / "socmon.db")
     index.setup()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "socmon_app.cli", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "worker.log").open("wb"),
-    )
     try:
-        started = None
-        while True:
-            done = index.stats().indexed
-            if started is None and done > 0:
-                started, first = time.perf_counter(), done
-            if done >= n:
-                break
-            if worker.poll() is not None:
-                msg = f"worker died; see {data_dir / 'worker.log'}"
-                raise RuntimeError(msg)
-            time.sleep(0.05)
-        assert started is not None
-        rate = (n - first) / (time.perf_counter() - started)
-        return rate, peak_rss_mib(worker.pid)
+        with running(stage_env(bootstrap, prefix, data_dir), data_dir) as stages:
+            stages.workers(count)
+            warm = make_posts(WARM_UP, f"{prefix}warm")
+            warm_up(lambda: produce(bootstrap, kafka.topics.posts_raw, warm), stages)
+            wait_until(lambda: indexed(index) >= WARM_UP, stages, 300, "the warm-up indexed")
+            started = time.perf_counter()
+            produce(bootstrap, kafka.topics.posts_raw, make_posts(N_POSTS, prefix))
+            last = wait_until(
+                lambda: indexed(index) >= WARM_UP + N_POSTS, stages, 1800, "every post", every=0.2
+            )
+            return N_POSTS / (last - started), stages.peak_memory()
     finally:
-        worker.terminate()
-        worker.wait(30)
         index.close()
 
 
-def main() -> int:
-    broker = EmbeddedBroker()
-    bootstrap = broker.bootstrap
+def bench_latency(bootstrap: str, workers: int, root: Path) -> dict[str, object]:
+    """A steady `LATENCY_RATE` posts/s for `LATENCY_SECONDS`; the time from each post
+    acknowledged by the broker to its alert written to the outbox by alert delivery."""
+    prefix = "lat"
+    data_dir = root / prefix
+    data_dir.mkdir()
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix, partitions=4)
+    ensure_topics(kafka)
+    posts = make_posts(int(LATENCY_RATE * LATENCY_SECONDS), "lat")
+    sent: dict[str, float] = {}
+    index = SqliteIndex(data_dir / "socmon.db")
+    index.setup()
+    outbox = data_dir / "outbox.jsonl"
     try:
-        kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix="bench", partitions=4)
-        ensure_topics(kafka)
-        posts = make_posts(N_POSTS)
-        print(f"bench: {N_POSTS} posts; classifier alone…", flush=True)
-        classify_rate = bench_classifier(posts)
-        fast_rate = bench_classifier(posts, fast=True)
-        producer = make_producer(bootstrap)
-        for post in posts:
-            producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=post.to_bytes())
-        producer.flush()
-        producer.close()
-        print("bench: bare consume of socmon.posts.raw…", flush=True)
-        consume_rate = bench_consume(bootstrap, kafka.topics.posts_raw, N_POSTS)
-        print("bench: enrich + index through the Faust worker into SQLite…", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            pipeline_rate, worker_mib = bench_pipeline(bootstrap, "bench", Path(tmp), N_POSTS)
+        with running(stage_env(bootstrap, prefix, data_dir), data_dir) as stages:
+            stages.workers(workers)
+            stages.alerting()
+            warm = make_posts(WARM_UP, "latwarm")
+            warm_up(lambda: produce(bootstrap, kafka.topics.posts_raw, warm), stages)
+            wait_until(lambda: indexed(index) >= WARM_UP, stages, 300, "the warm-up indexed")
+            producer = make_producer(bootstrap)
+            started = time.perf_counter()
+            for i, post in enumerate(posts):
+                due = started + i / LATENCY_RATE
+                time.sleep(max(0.0, due - time.perf_counter()))
+                value = post.model_copy(update={"fetched_at": utcnow()}).to_bytes()
+                producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=value).get(10)
+                sent[post.post_id] = time.time()
+            producer.close()
+            wait_until(
+                lambda: indexed(index) >= WARM_UP + len(posts), stages, 300, "every post indexed"
+            )
+            time.sleep(5)  # the last alerts' delivery
+            memory = stages.peak_memory()
+            stages_ms = _stage_breakdown(index, outbox)
     finally:
-        broker.stop()
-    results = {
+        index.close()
+    latencies = []
+    seen: set[str] = set()
+    for line in outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []:
+        row = json.loads(line)
+        if row.get("kind") not in ("concern", "urgent", "unsure_concern", "abuse"):
+            continue  # compliments wait for the daily digest by design
+        match = re.search(r"twitter:(lat\d+)", row["alert_id"])
+        if match is None or row["alert_id"] in seen:
+            continue
+        seen.add(row["alert_id"])
+        sent_at = datetime.fromisoformat(row["sent_at"]).timestamp()
+        latencies.append(sent_at - sent[match.group(1)])
+    return {
+        "rate_posts_per_second": LATENCY_RATE,
+        "posts": len(posts),
+        "alerts_measured": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000),
+        "max_ms": round(max(latencies, default=float("nan")) * 1000),
+        "median_ms_by_step": stages_ms,
+        "peak_rss_mib": memory,
+    }
+
+
+def _stage_breakdown(index: SqliteIndex, outbox: Path) -> dict[str, int]:
+    """Where the latency goes, medians in ms: broker to enriched (``enriched_at``), enriched to
+    alert raised (``Alert.created_at``, after the index stored the post), raised to written."""
+    sent_at: dict[str, float] = {}
+    for line in outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []:
+        row = json.loads(line)
+        sent_at.setdefault(row["alert_id"], datetime.fromisoformat(row["sent_at"]).timestamp())
+    enrich, route, deliver = [], [], []
+    far = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    for alert in index.alerts_between(*far):
+        post = alert.post
+        if post is None or not post.post_id.startswith("lat") or alert.alert_id not in sent_at:
+            continue
+        stored = index.get_post(post.key)
+        if stored is None or alert.kind not in ("concern", "urgent", "abuse"):
+            continue
+        enrich.append((stored.enriched_at - post.fetched_at).total_seconds())
+        route.append((alert.created_at - stored.enriched_at).total_seconds())
+        deliver.append(sent_at[alert.alert_id] - alert.created_at.timestamp())
+    return {
+        "broker_to_enriched": round(percentile(enrich, 0.5) * 1000),
+        "enriched_to_alert_raised": round(percentile(route, 0.5) * 1000),
+        "raised_to_delivered": round(percentile(deliver, 0.5) * 1000),
+    }
+
+
+def write_replay(path: Path, n: int) -> None:
+    rows = sample_rows()
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            row = dict(rows[i % len(rows)])
+            row.update(
+                id=f"fill{i}",
+                platform="mastodon",
+                created_at=(base + timedelta(seconds=i * 60)).isoformat(),
+            )
+            row.pop("url", None)
+            fh.write(json.dumps(row) + "\n")
+
+
+def bench_backfill(root: Path, workers: int) -> dict[str, object]:
+    """`socmon up --exit-when-idle` over a replay of `N_BACKFILL` posts: the wall time from the
+    command to the pipeline idle (every post indexed, every alert handled)."""
+    data_dir = root / "backfill"
+    data_dir.mkdir()
+    replay = data_dir / "backfill.jsonl"
+    write_replay(replay, N_BACKFILL)
+    env = stage_env("unused:0", "socmon", data_dir)
+    env.pop("SOCMON_KAFKA__BOOTSTRAP_SERVERS")
+    env["SOCMON_ALERTING__CONSOLE"] = "false"
+    argv = [sys.executable, "-m", "socmon_app.cli", "up", "--replay", str(replay)]
+    argv += ["--exit-when-idle", "--metrics-port", "0", "--workers", str(workers)]
+    peaks: dict[int, float] = {}
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(b.decode(errors="replace") for b in proc.stdout or ()),
+        daemon=True,
+    )
+    reader.start()
+    last_note = started
+    while proc.poll() is None:
+        for pid in _descendants(proc.pid):
+            peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mib(pid))
+        if time.perf_counter() - last_note > 60:
+            last_note = time.perf_counter()
+            progress = [line for line in lines if "indexed" in line]
+            say(f"backfill: {progress[-1].strip() if progress else 'starting'}")
+        time.sleep(1.0)
+    seconds = time.perf_counter() - started
+    reader.join(5)
+    if proc.returncode != 0:
+        msg = "backfill did not finish cleanly:\n" + "".join(lines[-20:])
+        raise RuntimeError(msg)
+    index = SqliteIndex(data_dir / "socmon.db")
+    stats = index.stats(pending=False)
+    index.close()
+    return {
+        "posts": N_BACKFILL,
+        "workers": workers,
+        "indexed": stats.indexed,
+        "alerts": stats.alerts,
+        "seconds": round(seconds, 1),
+        "posts_per_second": round(N_BACKFILL / seconds),
+        "projected_1m_minutes": round(1_000_000 / (N_BACKFILL / seconds) / 60, 1),
+        "peak_rss_mib_by_process": sorted(round(v, 1) for v in peaks.values()),
+    }
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under `pid` (Linux /proc), to read their peak memory while they run."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, [])
+    return out
+
+
+def main() -> int:
+    only = set(filter(None, os.environ.get("SOCMON_BENCH_ONLY", "").split(",")))
+    wanted = lambda part: not only or part in only  # noqa: E731
+    cores = len(os.sched_getaffinity(0))
+    workers = max(1, min(cores, 4))
+    results: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{platform.machine()}, {cores} cores, {platform.processor() or 'cpu'}",
         "python": platform.python_version(),
         "posts": N_POSTS,
-        "classifier_posts_per_second_one_core": round(classify_rate),
-        "fast_classifier_posts_per_second_one_core": round(fast_rate),
-        "bare_consume_posts_per_second": round(consume_rate),
-        "enrich_index_posts_per_second": round(pipeline_rate),
-        "pipeline_over_bare_consume": round(pipeline_rate / consume_rate, 3),
-        "worker_peak_rss_mib": round(worker_mib, 1),
     }
+    classify_rate = float("nan")
+    if wanted("classifier"):
+        posts = make_posts(N_POSTS, "c")
+        say("the classifier alone on one core…")
+        classify_rate = bench_classifier(posts)
+        results["classifier_posts_per_second_one_core"] = round(classify_rate)
+        results["fast_classifier_posts_per_second_one_core"] = round(
+            bench_classifier(posts, fast=True)
+        )
+    broker = EmbeddedBroker()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            if wanted("workers"):
+                say(f"one stream worker, {N_POSTS} posts…")
+                one, one_mib = bench_workers(broker.bootstrap, 1, root)
+                say(f"two stream workers, {N_POSTS} posts…")
+                two, two_mib = bench_workers(broker.bootstrap, 2, root)
+                results |= {
+                    "pipeline_1_worker_posts_per_second": round(one),
+                    "pipeline_2_workers_posts_per_second": round(two),
+                    "two_workers_over_one": round(two / one, 2),
+                    "pipeline_over_classifier_alone": round(one / classify_rate, 2),
+                    "worker_peak_rss_mib": {"one": one_mib, "two": two_mib},
+                }
+            if wanted("latency"):
+                say(f"latency at {LATENCY_RATE:.0f} posts/s for {LATENCY_SECONDS:.0f} s…")
+                results["post_to_alert_latency"] = bench_latency(broker.bootstrap, workers, root)
+    finally:
+        broker.stop()
+    if N_BACKFILL and wanted("backfill"):
+        with tempfile.TemporaryDirectory() as tmp:
+            say(f"backfill of {N_BACKFILL} posts through `socmon up` with {workers} workers…")
+            results["backfill"] = bench_backfill(Path(tmp), workers)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    out = OUT if not only else OUT.with_name(f"results-{'-'.join(sorted(only))}.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")
-    print(f"written to {OUT}")
+    print(f"written to {out}")
     return 0
 
 

@@ -31,8 +31,9 @@ def ingest(
         bool, typer.Option(help="Stop once every source has nothing more (replays).")
     ] = False,
 ) -> None:
-    """Run the connectors: poll the sources and produce posts into Kafka."""
+    """Run the connectors: poll the sources (and follow the push streams) into Kafka."""
     from ingest.checkpoints import CheckpointStore
+    from ingest.push import push_sources
     from ingest.registry import build_connectors
     from ingest.runner import IngestRunner
     from socmon.kafka import make_producer
@@ -43,13 +44,16 @@ def ingest(
     setup_logging()
     serve_stage_metrics(settings)
     metrics = Metrics.create(process_registry())
+
+    def count_call(source: str, status: str) -> None:
+        metrics.connector_api_calls.labels(source, status).inc()
+
     connectors = build_connectors(
-        settings,
-        replay=list(replay or []),
-        on_api_call=lambda source, status: metrics.connector_api_calls.labels(source, status).inc(),
-        notify=_echo_problem,
+        settings, replay=list(replay or []), on_api_call=count_call, notify=_echo_problem
     )
-    if not connectors:
+    # Push sources never end: a replay run (`--exit-when-exhausted`) does without them.
+    push = [] if exit_when_exhausted else push_sources(settings, count_call, _echo_problem)
+    if not connectors and not push:
         typer.echo(
             "socmon ingest: no sources configured (connectors.replay is empty and no platform "
             "is enabled with credentials; `socmon connectors check` tells more)",
@@ -67,6 +71,7 @@ def ingest(
         settings.kafka.topics,
         checkpoints,
         metrics,
+        push=push,
     )
     try:
         if exit_when_exhausted:

@@ -86,9 +86,12 @@ def _twitter(
             )
         )
         return []
+    from ingest.connectors.common import RefreshSchedule
     from ingest.connectors.twitter import twitter_sources
 
-    return twitter_sources(twitter, accounts, on_api_call)
+    return twitter_sources(
+        twitter, accounts, on_api_call, refresh=RefreshSchedule.of(settings.connectors)
+    )
 
 
 def _facebook(
@@ -135,9 +138,16 @@ def _facebook(
             )
         )
         return []
+    from ingest.connectors.common import RefreshSchedule
     from ingest.connectors.facebook import facebook_sources
 
-    return facebook_sources(fb, ids["facebook"], ids["instagram"], on_api_call)
+    return facebook_sources(
+        fb,
+        ids["facebook"],
+        ids["instagram"],
+        on_api_call,
+        refresh=RefreshSchedule.of(settings.connectors),
+    )
 
 
 def _other_platform(
@@ -152,5 +162,8 @@ def _other_platform(
         return []
     # Imported only when enabled: the client libraries are slow to import.
     module = importlib.import_module(f"ingest.connectors.{platform}")
+    if platform == "youtube":  # channels without a channel id: a problem `connectors check` shows
+        for text in module.channels_of(settings.accounts)[1]:
+            notify(Notice(text, problem=True))
     sources: list[Connector] = module.from_settings(settings, on_api_call)
     return sources

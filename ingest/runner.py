@@ -6,6 +6,8 @@ poll. One failing source is logged and counted and never stops the others.
 
 `run_forever` keeps a next-due time per source: a rate-limited source waits as long as the
 platform asked while the others go on; a source refused access stops until the runner restarts.
+The push sources (`ingest.push`: Jetstream, Mastodon's stream) run beside them in threads of their
+own, through the same sink, checkpoint store and metrics.
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from kafka.errors import KafkaError
 
 from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, Connector, ConnectorError, Fetched, RateLimited
+from ingest.push.runner import PushRunner
+from ingest.push.sink import KafkaSink, count_produced
+from ingest.push.source import PushSource
 from socmon.metrics import Metrics
 from socmon.records import utcnow
 from socmon.topics import Topics
 
 log = logging.getLogger(__name__)
+
+PUSH_CHECK_SECONDS = 5.0
+"""With no polled source left, how often `run_forever` looks whether a push source still runs."""
 
 
 @dataclass
@@ -43,7 +51,8 @@ class RunSummary:
 
 
 class IngestRunner:
-    """Polls `connectors` into Kafka; `run_until_exhausted` for replays, `run_forever` for APIs."""
+    """Polls `connectors` into Kafka; `run_until_exhausted` for replays, `run_forever` for APIs
+    (and the `push` sources beside them)."""
 
     def __init__(
         self,
@@ -53,6 +62,7 @@ class IngestRunner:
         checkpoints: CheckpointStore,
         metrics: Metrics,
         send_timeout: float = 30.0,
+        push: Sequence[PushSource] = (),
     ) -> None:
         self.connectors = list(connectors)
         self.producer = producer
@@ -60,6 +70,9 @@ class IngestRunner:
         self.checkpoints = checkpoints
         self.metrics = metrics
         self.send_timeout = send_timeout
+        self.sink = KafkaSink(producer, topics, send_timeout)
+        self.push = PushRunner(push, self.sink, checkpoints, metrics)
+        self._push_stop = threading.Event()
 
     def poll_source(self, connector: Connector) -> tuple[RunSummary, Fetched | None]:
         """Poll one connector once and produce the result; checkpoint after the broker acks."""
@@ -101,27 +114,12 @@ class IngestRunner:
             summary.errors[connector.name] = f"produce failed: {exc}"
             return summary, None, exc
         self.checkpoints.set(connector.name, fetched.checkpoint)
-        self.metrics.connector_fetched.labels(connector.name).inc(len(fetched.posts))
-        self.metrics.connector_last_success.labels(connector.name).set(time.time())
-        for post in fetched.posts:
-            self.metrics.items_out.labels("ingest", post.platform).inc()
-        for reject in fetched.rejects:
-            self.metrics.deadletters.labels("ingest", _reason_label(reject.reason)).inc()
+        count_produced(self.metrics, connector.name, fetched.posts, fetched.rejects)
         summary.produced, summary.rejected = len(fetched.posts), len(fetched.rejects)
         return summary, fetched, None
 
     def _produce(self, fetched: Fetched) -> None:
-        futures = [
-            self.producer.send(self.topics.posts_raw, key=p.key.encode(), value=p.to_bytes())
-            for p in fetched.posts
-        ]
-        futures += [
-            self.producer.send(self.topics.deadletter, key=r.key.encode(), value=r.to_bytes())
-            for r in fetched.rejects
-        ]
-        self.producer.flush(timeout=self.send_timeout)
-        for fut in futures:
-            fut.get(timeout=self.send_timeout)  # raises the KafkaError of a failed send
+        self.sink.produce(fetched.posts, fetched.rejects)
 
     def run_until_exhausted(self, progress: bool = False) -> RunSummary:
         """Poll every connector until each says it has nothing more (replays, one-off runs)."""
@@ -151,13 +149,27 @@ class IngestRunner:
         After a poll a source is due again in `interval` seconds, or at once when it said it has
         more to read; a rate limit (raised, or `Fetched.retry_after`) delays that source only; a
         source refused access (`AccessDenied`) is not polled again until the runner restarts.
-        Returns early only when no source is left to poll.
+        The push sources run in their threads meanwhile and stop with it. Returns early only
+        when no source is left, polled or pushed.
         """
+        self.push.start(self._push_stop)
+        try:
+            self._poll_forever(stop, interval, clock)
+            # No polled source left (or none configured): the push sources may still be running.
+            while self.push.running and not stop.wait(PUSH_CHECK_SECONDS):
+                pass
+        finally:
+            self._stop_push()
+
+    def _poll_forever(
+        self, stop: threading.Event, interval: float, clock: Callable[[], float]
+    ) -> None:
         schedule = [_SourceSchedule(c) for c in self.connectors]
         while not stop.is_set():
             active = [entry for entry in schedule if not entry.stopped]
             if not active:
-                log.error("every source was refused access; nothing left to poll")
+                if self.connectors:
+                    log.error("every polled source was refused access; nothing left to poll")
                 return
             for entry in active:
                 if stop.is_set():
@@ -190,9 +202,17 @@ class IngestRunner:
             wait = max(wait, retry_after)
         entry.due = now + wait
 
+    def _stop_push(self) -> None:
+        """Stop the push threads (each flushes what it holds) and wait for them."""
+        self._push_stop.set()
+        for name in self.push.join(timeout=self.send_timeout):
+            log.warning("thread=%r still running after the stop; left behind", name)
+
     def close(self) -> None:
+        self._stop_push()
         for connector in self.connectors:
             connector.close()
+        self.push.close()
         self.producer.close(timeout=self.send_timeout)
 
 
@@ -203,18 +223,3 @@ class _SourceSchedule:
     connector: Connector
     due: float = 0.0
     stopped: bool = False
-
-
-def _reason_label(reason: str) -> str:
-    """A small label set for the dead-letter metric: the reason's first words, not its details."""
-    if reason.startswith("not valid JSON"):
-        return "invalid_json"
-    if reason.startswith("missing field"):
-        return "missing_field"
-    if reason.startswith("unknown field"):
-        return "unknown_field"
-    if reason.startswith("withheld"):
-        return "withheld"
-    if reason.startswith("not available"):
-        return "not_available"  # deleted, protected or suspended on the platform
-    return "invalid_value"

@@ -100,10 +100,17 @@ def topic_partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition
     return [TopicPartition(topic, p) for p in sorted(found)]
 
 
-def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: int = 500) -> int:
+def pending_records(
+    bootstrap: str, group: str, topics: Iterable[str], timeout_ms: int = 10_000
+) -> int:
     """How many records (up to one poll's worth) wait past `group`'s committed offsets.
 
-    0 means the group has consumed and committed everything in `topics`.
+    0 means the group has consumed and committed everything in `topics`: the broker answered a
+    fetch at the committed offset of every partition with no record. An empty poll alone does
+    not say that (a busy machine may not have fetched yet, and a poll returning nothing then
+    made a run stop with work left), so this polls until every partition's fetch came back
+    (its high watermark is known) or a record arrived; past `timeout_ms` it counts as pending.
+    The end offsets are not used: Tansu reports the start of the last batch as the end.
     """
     committed_reader = KafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
@@ -114,8 +121,15 @@ def pending_records(bootstrap: str, group: str, topics: Iterable[str], poll_ms: 
         reader.assign(parts)
         for tp in parts:
             reader.seek(tp, committed_reader.committed(tp) or 0)
-        batch = reader.poll(timeout_ms=poll_ms, max_records=100)
-        return sum(len(records) for records in batch.values())
+        deadline = time.monotonic() + timeout_ms / 1000
+        while time.monotonic() < deadline:
+            batch = reader.poll(timeout_ms=200, max_records=100)
+            if batch:
+                return sum(len(records) for records in batch.values())
+            if all(reader.highwater(tp) is not None for tp in parts):
+                return 0
+        return 1  # no answer in time: not known to be idle
+
     finally:
         with _quiet_kafka():
             reader.close()

@@ -207,3 +207,38 @@ class AlertingMetrics(NamedTuple):
                 registry=registry,
             ),
         )
+
+
+class WebhookMetrics(NamedTuple):
+    """The webhook receiver (`socmon webhooks`): pushes answered, events ignored, Instagram
+    mentions read; labels from small fixed sets (platform, result, reason)."""
+
+    requests: Counter
+    ignored: Counter
+    mention_fetches: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> WebhookMetrics:
+        return cls(
+            requests=Counter(
+                "socmon_webhook_requests",
+                "Pushes and challenges the webhook receiver answered, by platform and result "
+                "(accepted, bad_signature, too_large, broker_unavailable, verified, refused)",
+                ["platform", "result"],
+                registry=registry,
+            ),
+            ignored=Counter(
+                "socmon_webhook_ignored",
+                "Pushed events deliberately not turned into posts (deleted, reaction, field, "
+                "verb, item, event_type, object)",
+                ["platform", "reason"],
+                registry=registry,
+            ),
+            mention_fetches=Counter(
+                "socmon_webhook_mention_fetches",
+                "Instagram mentions whose text was read after the push (ok) or dead-lettered "
+                "(failed), or lost because the broker was down even for the dead letter (lost)",
+                ["result"],
+                registry=registry,
+            ),
+        )

@@ -6,6 +6,7 @@ Environment variables override the file: ``SOCMON_KAFKA__BOOTSTRAP_SERVERS=host:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from socmon.config.governance import (
     merge_accounts,
     read_register_file,
 )
+from socmon.config.spikes import SpikeSettings
 from socmon.topics import Topics
 
 DEFAULT_CONFIG = "default_config.yaml"
@@ -80,6 +82,19 @@ class MetricsSettings(Section):
 
 class EmbeddedSettings(Section):
     broker_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="stream-worker processes `socmon up` runs in one consumer group; default: "
+        "the cores available, at most kafka.partitions (a worker beyond that would idle)",
+    )
+
+    def worker_count(self, partitions: int) -> int:
+        """How many stream workers to run: as set, else one per available core; never more
+        than the topics' partitions, since each partition is read by one worker of the group."""
+        wanted = self.workers or len(os.sched_getaffinity(0))
+        return max(1, min(wanted, partitions))
 
 
 class Department(Section):
@@ -126,6 +141,7 @@ class Settings(BaseSettings):
     governance: GovernanceSettings = GovernanceSettings()
     dashboard: DashboardSettings = DashboardSettings()
     classifier: ClassifierSettings = ClassifierSettings()
+    spikes: SpikeSettings = SpikeSettings()
     departments: list[Department] = []
     accounts: list[OfficialAccount] = []
 

@@ -47,8 +47,16 @@ def up(
     metrics_port: Annotated[
         int | None, typer.Option(help="Port of the /metrics endpoint (0 picks a free one).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Stream-worker processes sharing the partitions (default: one per available "
+            "core, at most kafka.partitions; also SOCMON_EMBEDDED__WORKERS).",
+        ),
+    ] = None,
 ) -> None:
-    """Start the whole pipeline on this machine (embedded broker, worker, alerting, index)."""
+    """Start the whole pipeline on this machine (embedded broker, workers, alerting, index)."""
     from socmon.sample import SAMPLE_PATH
     from socmon_app.supervisor import Supervisor, SupervisorError
 
@@ -57,6 +65,18 @@ def up(
     if metrics_port is not None:
         settings = settings.model_copy(
             update={"metrics": settings.metrics.model_copy(update={"port": metrics_port})}
+        )
+    if workers is not None:
+        settings = settings.model_copy(
+            update={"embedded": settings.embedded.model_copy(update={"workers": workers})}
+        )
+    partitions = settings.kafka.partitions
+    if (settings.embedded.workers or 0) > partitions:
+        typer.echo(
+            f"socmon: {settings.embedded.workers} workers asked for, but the topics have "
+            f"{partitions} partitions and each is read by one worker; running {partitions} "
+            "(raise kafka.partitions for more)",
+            err=True,
         )
     live = settings.connectors.live_platforms()
     configured = [s.path for s in settings.connectors.replay]
@@ -188,6 +208,36 @@ def train(
         if "--task" not in args:
             args += ["--task", "sentiment"]
     raise typer.Exit(main_train(args))
+
+
+@app.command()
+def webhooks(
+    config: ConfigOpt = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default connectors.webhooks.host).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default connectors.webhooks.port).")
+    ] = None,
+) -> None:
+    """Receive the platforms' pushes (Meta webhooks, X Activity API) and produce them to Kafka."""
+    from ingest.webhooks.server import ReceiverError, missing_setting, serve
+    from socmon.cliutil import serve_stage_metrics
+
+    settings = settings_or_exit(config)
+    problem = missing_setting(settings.connectors.webhooks)
+    if problem is not None:
+        typer.echo(f"socmon webhooks: {problem}", err=True)
+        raise typer.Exit(2)
+    setup_logging()
+    serve_stage_metrics(settings)
+    hooks = settings.connectors.webhooks
+    typer.echo(f"socmon: webhook receiver on {host or hooks.host}:{port or hooks.port}")
+    try:
+        serve(settings, host, port)
+    except ReceiverError as exc:
+        typer.echo(f"socmon webhooks: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _classify(settings: Settings, text: str, kind: PostKind) -> Classification:

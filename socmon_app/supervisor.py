@@ -408,6 +408,7 @@ class Supervisor:
         self._signal: int | None = None
         self._broker_log: IO[bytes] | None = None
         self._last_progress = ""
+        self._progress_changed = float("-inf")  # when the progress line last changed
         self._pending, self._pending_counted_at = 0, float("-inf")
         self.checkpoints = ProcessedCheckpoints(self.data_dir)
         self.dashboard_port = 0
@@ -584,13 +585,10 @@ class Supervisor:
         for path in self.replay:
             replay += ["--replay", str(path.resolve())]
         return [
-            Child(
-                "stream worker (Faust: enrich, index, route)",
-                [*base, "worker", *config],
-                logs / "worker.log",
-            ),
+            *self._worker_children(base, config, logs),
             Child("alert delivery", [*base, "alerting", *config], None),
             self._ingest_child(base, config, replay),
+            *self._webhook_children(base, config, logs),
             Child(
                 "web dashboard",
                 [
@@ -606,6 +604,41 @@ class Supervisor:
                 essential=False,
                 uses_broker=False,
             ),
+        ]
+
+    def _worker_children(self, base: list[str], config: list[str], logs: Path) -> list[Child]:
+        """The stream workers: one consumer group, so the partitions are shared among them and a
+        worker that dies has its partitions taken over by the others until it is back."""
+        count = self.settings.embedded.worker_count(self.settings.kafka.partitions)
+        if count == 1:
+            return [
+                Child(
+                    "stream worker (Faust: enrich, index, route)",
+                    [*base, "worker", *config],
+                    logs / "worker.log",
+                )
+            ]
+        return [
+            Child(
+                f"stream worker {n} of {count} (Faust: enrich, index, route)",
+                [*base, "worker", *config, "--instance", str(n)],
+                logs / ("worker.log" if n == 1 else f"worker-{n}.log"),
+            )
+            for n in range(1, count + 1)
+        ]
+
+    def _webhook_children(self, base: list[str], config: list[str], logs: Path) -> list[Child]:
+        """The webhook receiver, when `connectors.webhooks.enabled` (it refuses to start without
+        a platform secret, and says which). Polling goes on beside it, so it is not essential."""
+        if not self.settings.connectors.webhooks.enabled:
+            return []
+        return [
+            Child(
+                "webhook receiver",
+                [*base, "webhooks", *config],
+                logs / "webhooks.log",
+                essential=False,
+            )
         ]
 
     def _ingest_child(self, base: list[str], config: list[str], replay: list[str]) -> Child:
@@ -670,8 +703,8 @@ class Supervisor:
                     idle_since = now
                 else:
                     idle_since = None
-                if now - started > self.idle_timeout:
-                    self.say(f"not idle after {self.idle_timeout:.0f}s; giving up")
+                if now - max(started, self._progress_changed) > self.idle_timeout:
+                    self.say(f"not idle, and no progress for {self.idle_timeout:.0f}s; giving up")
                     return 1
         return 0
 
@@ -840,6 +873,7 @@ class Supervisor:
         )
         if line != self._last_progress:  # say what changed, not the same line every 5 s
             self._last_progress = line
+            self._progress_changed = now
             self.say(line)
 
     def _shutdown(self) -> None:

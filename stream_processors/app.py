@@ -59,12 +59,18 @@ from stream_processors import steps
 from stream_processors.classify.classifier import PostClassifier
 from stream_processors.governance.timer import install_sweep_timer
 from stream_processors.governance.unregistered import LookalikeAccounts
+from stream_processors.spikes.timer import install_spike_timer
+from stream_processors.transport import SocmonApp
 
 log = logging.getLogger(__name__)
 
 APP_ID = STREAM_GROUP
 ENRICH_BATCH = 500
 DEADLETTER_BATCH = 200
+BATCH_WITHIN = 0.05
+"""Seconds an agent waits for its batch to fill before it works on what it has. Under load the
+batches fill at once; at a trickle this bounds what a post waits per agent (post-to-alert latency,
+`make bench`), and a small batch costs little."""
 RETENTION_EVERY_SECONDS = 6 * 3600.0
 RETRY_FIRST_WAIT = 0.5
 """Seconds before the first retry of a batch; the wait doubles on each failure ..."""
@@ -242,16 +248,20 @@ def create_app(
     index: Index,
     metrics: Metrics,
     classifier: PostClassifier | None = None,
+    instance: int = 1,
 ) -> faust.App:
-    """Build the app for `settings`; the caller owns `index` and closes it after the worker."""
+    """Build the app for `settings`; the caller owns `index` and closes it after the worker.
+    `instance` (from 1) names the folder of Faust's own files when several workers share a
+    data folder."""
     topics = settings.kafka.topics
     brokers = [f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")]
-    app = faust.App(
+    app = SocmonApp(
         APP_ID,
         broker=brokers,
         processing_guarantee="at_least_once",
         store="memory://",
-        datadir=str(settings.data_dir / "faust"),  # not ./socmon-stream-data in the current folder
+        # not ./socmon-stream-data in the current folder; one folder per worker process
+        datadir=str(settings.data_dir / ("faust" if instance == 1 else f"faust-{instance}")),
         web_enabled=False,
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
@@ -318,14 +328,14 @@ def create_app(
     @app.agent(raw, name="enrich")
     async def enrich(stream: StreamT[Any]) -> None:
         retry = BatchRetry("enrich", "posts", metrics)
-        await _each_batch(stream, ENRICH_BATCH, 0.2, retry, enrich_batch)
+        await _each_batch(stream, ENRICH_BATCH, BATCH_WITHIN, retry, enrich_batch)
 
     @app.agent(enriched, name="index")
     async def index_posts(stream: StreamT[Any]) -> None:
         """Indexes and then routes: the one consumer of the enriched posts (the metrics count
         the routing under the stage ``route``)."""
         retry = BatchRetry("index", "posts", metrics)
-        await _each_batch(stream, settings.index.batch_size, 0.5, retry, index_then_route)
+        await _each_batch(stream, settings.index.batch_size, BATCH_WITHIN, retry, index_then_route)
 
     @app.agent(deadletter, name="deadletters")
     async def store_deadletters(stream: StreamT[Any]) -> None:
@@ -334,6 +344,7 @@ def create_app(
 
     # The weekly account sweep (governance), on the leader worker.
     install_sweep_timer(app, settings, index, alerts, metrics)
+    install_spike_timer(app, settings, index, alerts, metrics)  # content going viral
 
     @app.timer(interval=RETENTION_EVERY_SECONDS, on_leader=True)
     async def retention() -> None:

@@ -18,8 +18,17 @@ from socmon.cliutil import (
 def worker(
     config: ConfigOpt = None,
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+    instance: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Which of several workers sharing this data folder this is (its own Faust "
+            "folder); `socmon up --workers N` numbers them.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the Faust stream processors (enrich, index, route) until stopped."""
+    """Run the Faust stream processors (enrich, index, route) until stopped. Start more than
+    one (on this machine with different --instance) to share the partitions."""
     from socmon.index.port import IndexUnavailable
     from stream_processors.worker import run_worker
 
@@ -27,7 +36,7 @@ def worker(
     writable_data_dir_or_exit(settings)  # Faust keeps its state under it
     serve_stage_metrics(settings)
     try:
-        run_worker(settings, loglevel=loglevel)
+        run_worker(settings, loglevel=loglevel, instance=instance)
     except IndexUnavailable as exc:  # at start: the index is set up before the agents run
         typer.echo(f"socmon: cannot start the stream worker: {exc}", err=True)
         raise typer.Exit(1) from exc

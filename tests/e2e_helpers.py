@@ -27,6 +27,9 @@ def pipeline_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     today = datetime.now(ZoneInfo("Europe/London")).weekday()
     env["SOCMON_GOVERNANCE__SWEEP_WEEKDAY"] = WEEKDAYS[(today + 3) % 7]
+    # One stream worker unless a test asks for more (`--workers`): the default, one per core,
+    # would make every run load the model twice; the tests of several workers say so.
+    env["SOCMON_EMBEDDED__WORKERS"] = "1"
     return env
 
 

@@ -123,7 +123,10 @@ def write_big_replay(path: Path, n: int) -> None:
             fh.write(json.dumps(row) + "\n")
 
 
-def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_path):
+def test_killing_one_of_two_workers_mid_replay_loses_nothing_and_doubles_nothing(tmp_path):
+    """Two workers share the partitions; one is killed mid-replay, the group rebalances (the
+    other takes its partitions, then the restarted one takes some back) and every post is
+    indexed once and alerted once."""
     replay = tmp_path / "big.jsonl"
     write_big_replay(replay, 6000)
     keys, _ = expected_from_replay(replay)
@@ -140,6 +143,8 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
             "--exit-when-idle",
             "--metrics-port",
             "0",
+            "--workers",
+            "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -150,15 +155,16 @@ def test_killing_the_worker_mid_replay_loses_nothing_and_doubles_nothing(tmp_pat
     reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
     reader.start()
     try:
-        worker_pid = None
+        pids: dict[str, int] = {}
         deadline = time.monotonic() + 120
-        while worker_pid is None and time.monotonic() < deadline:
+        while len(pids) < 2 and time.monotonic() < deadline:
             for line in list(output):
-                match = re.search(r"started stream worker.*\(pid (\d+)", line)
+                match = re.search(r"started stream worker (\d) of 2 .*\(pid (\d+)", line)
                 if match:
-                    worker_pid = int(match.group(1))
+                    pids[match.group(1)] = int(match.group(2))
             time.sleep(0.1)
-        assert worker_pid, "".join(output)
+        assert sorted(pids) == ["1", "2"], "".join(output)
+        worker_pid = pids["1"]
         db = tmp_path / "socmon.db"
         killed_at = None
         while time.monotonic() < deadline:

@@ -92,6 +92,7 @@ from dashboards.web.views import (
     PLATFORMS,
     POST_KINDS,
     SORT_NAMES,
+    SPIKE_DAYS,
     UNASSIGNED_PARAM,
     AgeBand,
     Filters,
@@ -104,6 +105,7 @@ from dashboards.web.views import (
     local_midnight,
     open_items,
     parse_filters,
+    recent_spikes,
 )
 from socmon.index.port import NO_VALUE, UNASSIGNED, Index, PostQuery
 from socmon.records import (
@@ -259,7 +261,8 @@ class Dashboard:
     # -- pages --------------------------------------------------------------------------------
 
     def home(self, request: Request) -> Response:
-        """The front page: open items by department and age, the new ones, the chart."""
+        """The front page: open items by department and age, the new ones, the spikes of the
+        last days, the chart."""
         viewer = self.viewer(request)
         today = self.today()
         summary = open_items(self.index, viewer.scope, today, self.zone, viewer.name)
@@ -288,6 +291,8 @@ class Dashboard:
             link=link,
             no_department=NO_VALUE,
             sentiments=SENTIMENTS,
+            spikes=recent_spikes(self.index, utcnow(), viewer.department, viewer.sees_everything),
+            spike_days=SPIKE_DAYS,
             **self._chart(viewer, viewer.scope(PostQuery(limit=0)), filtered=False),
         )
 

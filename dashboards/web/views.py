@@ -16,12 +16,13 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal, get_args
 
 from dashboards.web.cases import parse_status
-from socmon.alerts import post_alerts
+from socmon.alerts import details, headline, post_alerts
 from socmon.config.governance import OfficialAccount, handle_key
 from socmon.index.port import (
     NO_VALUE,
     POST_SORTS,
     UNASSIGNED,
+    AlertStore,
     PostQuery,
     PostSort,
     PostStore,
@@ -520,3 +521,45 @@ def digest_timing(settings: Settings, post: EnrichedPost) -> str | None:
         return None
     digest = settings.alerting.digest
     return f"{digest.at:%H:%M} ({digest.timezone})"
+
+
+SPIKE_DAYS = 7
+"""How far back the front page lists spike alerts."""
+
+
+@dataclass(frozen=True)
+class SpikeNotice:
+    """A spike alert as the front page lists it: when, what (the headline), the numbers and
+    top posts (the summary's further lines), and the key of its top post to open here."""
+
+    alert_id: str
+    raised_at: datetime
+    headline: str
+    details: tuple[str, ...]
+    post_key: str | None
+
+
+def recent_spikes(
+    alerts: AlertStore, now: datetime, department: str | None, everything: bool
+) -> list[SpikeNotice]:
+    """The spike alerts of the last `SPIKE_DAYS` days, newest first: all of them for a user
+    who sees everything, else only those of the user's `department` (whose top posts are
+    that department's)."""
+    found = [
+        alert
+        for alert in alerts.alerts_between(
+            now - timedelta(days=SPIKE_DAYS), now + timedelta(hours=1)
+        )
+        if alert.kind == "spike" and (everything or department in alert.departments)
+    ]
+    found.sort(key=lambda alert: (alert.created_at, alert.alert_id), reverse=True)
+    return [
+        SpikeNotice(
+            alert_id=alert.alert_id,
+            raised_at=alert.created_at,
+            headline=headline(alert),
+            details=tuple(details(alert)),
+            post_key=alert.post.key if alert.post is not None else None,
+        )
+        for alert in found
+    ]

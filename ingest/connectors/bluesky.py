@@ -22,6 +22,11 @@ a poll walks from the newest page down to the newest ``indexedAt`` of the last c
 ``cursor`` and the newest ``top`` time it has seen, so a restart mid-walk goes on where it stopped.
 With no checkpoint a source takes its newest page only: a new deployment should not flood the team
 with months of old mentions.
+
+Engagement: a post view's ``likeCount``, ``repostCount``, ``replyCount`` and ``quoteCount``
+(Bluesky counts no views); a notification carries only the record, so its post has none.
+``bluesky:engagement`` (`BlueskyEngagement`) reads the official accounts' recent posts again, and
+the high-engagement mentions by URI (``app.bsky.feed.getPosts``, 25 a request).
 """
 
 from __future__ import annotations
@@ -64,16 +69,29 @@ from ingest.connector import (
 )
 from ingest.connectors.common import (
     ApiCallRecorder,
+    HotMention,
+    HotMentions,
+    RefreshSchedule,
     Rejected,
     RetryPolicy,
     active_accounts,
     api_retrying,
     clean_text,
+    count_of,
+    read_engagement,
     validated_post,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, EngagementRefresh, Page, PagedSource, collect
 from socmon.config.governance import OfficialAccount
-from socmon.records import Media, Post, PostKind, describe_validation_error
+from socmon.records import (
+    DeadLetter,
+    Engagement,
+    Media,
+    Post,
+    PostKind,
+    describe_validation_error,
+    utcnow,
+)
 from socmon.redact import Redactor
 from socmon.settings import Settings
 
@@ -82,6 +100,11 @@ log = logging.getLogger(__name__)
 SEARCH_POSTS = "app.bsky.feed.searchPosts"
 AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
 NOTIFICATIONS = "app.bsky.notification.listNotifications"
+GET_POSTS = "app.bsky.feed.getPosts"
+MAX_LOOKUP_URIS = 25  # app.bsky.feed.getPosts takes up to 25 URIs
+# The counts of a post view; one that is not a count is dropped before atproto's strict model
+# reads the view, so a bad count loses that count, not the post.
+COUNT_FIELDS = ("likeCount", "repostCount", "replyCount", "quoteCount", "bookmarkCount")
 CREATE_SESSION = "com.atproto.server.createSession"
 POST_COLLECTION = "app.bsky.feed.post"
 
@@ -375,6 +398,25 @@ def _validate(raw: Any, model: type[Any], what: str) -> Any:
         raise Rejected(msg) from exc
 
 
+def _sane_counts(raw: Any) -> Any:
+    """A post view without the counts that are not counts (negative, text, ...)."""
+    if not isinstance(raw, dict):
+        return raw
+    return {k: v for k, v in raw.items() if k not in COUNT_FIELDS or count_of(v) is not None}
+
+
+def view_engagement(raw: Any) -> Engagement | None:
+    """A post view's counts as read now (Bluesky counts no views)."""
+    if not isinstance(raw, dict):
+        return None
+    return read_engagement(
+        likes=raw.get("likeCount"),
+        reposts=raw.get("repostCount"),
+        replies=raw.get("replyCount"),
+        quotes=raw.get("quoteCount"),
+    )
+
+
 def _check_not_deleted(raw: Any, what: str) -> None:
     if isinstance(raw, dict):
         kind = str(raw.get("$type", ""))
@@ -458,7 +500,14 @@ class Normaliser:
         rkey = _rkey(view.uri)
         record = _post_record(view.record, raw.get("record"), view.uri)
         return self.from_record(
-            view.uri, rkey, view.author, record, view.embed or record.embed, kind, account
+            view.uri,
+            rkey,
+            view.author,
+            record,
+            view.embed or record.embed,
+            kind,
+            account,
+            engagement=view_engagement(raw),
         )
 
     def from_record(
@@ -470,7 +519,10 @@ class Normaliser:
         embed: Any,
         kind: PostKind,
         account: str,
+        engagement: Engagement | None = None,
     ) -> Post:
+        """A post record to a `Post`; `engagement`: its counts, where the answer had them (a
+        notification, a Jetstream event: none)."""
         try:
             created_at = _parse_time(record.created_at)
         except ValueError as exc:
@@ -491,6 +543,7 @@ class Normaliser:
             "lang": record.langs[0] if record.langs else None,
             "in_reply_to": record.reply.parent.uri if record.reply else None,
             "source": self.source,
+            "engagement": engagement,
         }
         return validated_post(values, uri)
 
@@ -673,6 +726,7 @@ class SearchSource(BlueskySource):
 
     def _post_of(self, raw: Any) -> Post | None:
         _check_not_deleted(raw, "post")
+        raw = _sane_counts(raw)
         view = _validate(raw, models.AppBskyFeedDefs.PostView, "post")
         if self.normaliser.is_official(view.author):
             return None  # the account's own posts come from its posts source, as official_post
@@ -751,10 +805,81 @@ class AuthorFeedSource(BlueskySource):
     def _post_of(self, raw: Any) -> Post | None:
         if isinstance(raw, dict):
             _check_not_deleted(raw.get("post"), "post")
+            raw = raw | {"post": _sane_counts(raw.get("post"))}
         entry = _validate(raw, models.AppBskyFeedDefs.FeedViewPost, "feed item")
         if isinstance(entry.reason, models.AppBskyFeedDefs.ReasonRepost):
             return None  # a repost of someone else's post: not the account's own words
         return self.normaliser.post(entry.post, raw["post"], "official_post", self.account)
+
+    def since(self, moment: datetime) -> Iterator[Post | DeadLetter | None]:
+        """The account's posts (and reposts, skipped) since `moment`, normalised again: the feed
+        paged from the newest entry until an older one (at most `max_pages` pages)."""
+        cursor: str | None = None
+        for _ in range(self.max_pages or 1):
+            page = self.fetch_page(cursor, None, self.page_size)
+            older = False
+            for position, raw in enumerate(page.entries):
+                item = self._read(position, raw)
+                when = _feed_time(raw) or item.indexed_at
+                if when is not None and when < moment:
+                    older = True
+                    continue
+                yield self._normalise(item, position)
+            if older or not page.cursor or not page.entries:
+                return
+            cursor = page.cursor
+
+
+def _feed_time(raw: Any) -> datetime | None:
+    """When an entry came into the feed: a repost's own time (the post it reposts may be old),
+    else None (the post's ``indexedAt`` is used)."""
+    reason = raw.get("reason") if isinstance(raw, dict) else None
+    try:
+        return _parse_time(reason.get("indexedAt")) if isinstance(reason, dict) else None
+    except ValueError:
+        return None
+
+
+class BlueskyEngagement(EngagementRefresh):
+    """``bluesky:engagement``: the official accounts' posts of the refresh window read again
+    (``app.bsky.feed.getAuthorFeed``) for fresh counts, and the high-engagement mentions by URI
+    (``app.bsky.feed.getPosts``)."""
+
+    def __init__(
+        self,
+        session: BlueskySession,
+        own: Sequence[AuthorFeedSource],
+        mention_sources: Sequence[SearchSource],
+        schedule: RefreshSchedule,
+        hot_mentions: HotMentions | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__("bluesky:engagement", schedule, hot_mentions, clock)
+        self.session = session
+        self.own = list(own)
+        self.by_name = {source.name: source for source in mention_sources}
+
+    @property
+    def timelines(self) -> Sequence[str]:
+        return [source.name for source in self.own]
+
+    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
+        return collect(item for source in self.own for item in source.since(since))
+
+    def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
+        known = [m for m in hot if m.source in self.by_name]
+        found_by = {m.post_id: self.by_name[m.source] for m in known}
+        results: list[Post | DeadLetter | None] = []
+        for start in range(0, len(known), MAX_LOOKUP_URIS):
+            uris = [m.post_id for m in known[start : start + MAX_LOOKUP_URIS]]
+            body = self.session.query(GET_POSTS, models.AppBskyFeedGetPosts.Params(uris=uris))
+            # A deleted post is left out of the answer: nothing to refresh.
+            for position, raw in enumerate(_list_of(body, "posts", GET_POSTS)):
+                uri = raw.get("uri") if isinstance(raw, dict) else None
+                source = found_by.get(uri) if isinstance(uri, str) else None
+                if source is not None:
+                    results.append(source._normalise(source._read(position, raw), position))
+        return collect(iter(results))
 
 
 # --- registry entry point --------------------------------------------------------------------
@@ -776,7 +901,8 @@ def from_settings(
     session = BlueskySession(conf.service_url, conf.handle, conf.app_password)
     session.on_api_call = on_api_call
     accounts = active_accounts(settings.accounts, "bluesky")
-    return build_sources(session, accounts, conf.search_queries)
+    refresh = RefreshSchedule.of(settings.connectors)
+    return build_sources(session, accounts, conf.search_queries, refresh=refresh)
 
 
 def build_sources(
@@ -785,8 +911,10 @@ def build_sources(
     search_queries: Sequence[str],
     page_size: int = 50,
     max_pages: int = 10,
+    refresh: RefreshSchedule | None = None,
 ) -> list[Connector]:
-    """One connector per source, all on `session`."""
+    """One connector per source, all on `session`; and with `refresh`, the engagement refresh of
+    the official accounts' posts and of the mentions with high engagement."""
     handles = frozenset(a.handle.lstrip("@").lower() for a in accounts)
     dids = frozenset(
         a.platform_id for a in accounts if a.platform_id and a.platform_id.startswith("did:")
@@ -818,4 +946,12 @@ def build_sources(
         sources.append(
             SearchSource(name, session, normaliser(name), query, default_account, **paging)
         )
+    if refresh is not None and accounts:
+        hot = HotMentions()
+        own = [s for s in sources if isinstance(s, AuthorFeedSource)]
+        # Notifications carry no counts: only search hits can be known to have high engagement.
+        searches = [s for s in sources if isinstance(s, SearchSource)]
+        for source in searches:
+            source.hot_mentions = hot
+        sources.append(BlueskyEngagement(session, own, searches, refresh, hot))
     return sources

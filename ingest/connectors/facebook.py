@@ -6,6 +6,13 @@ that tag it. One connector per source; each checkpoints the newest ``created_tim
 
 All sources share one `GraphClient`: the facebook-sdk client at the configured Graph API version,
 the time-out, the bounded retries of server errors and the translation of Graph error codes.
+
+Engagement: the page's posts and visitor posts carry their reactions (all kinds, as likes), shares
+and comments (``reactions.summary(total_count)``, ``shares``, ``comments.summary(total_count)``);
+Instagram media their ``like_count`` and ``comments_count``. Posts that tag the page are other
+people's, whose reactions a page token may not read, so they carry none. ``facebook:engagement``
+and ``instagram:engagement`` (`GraphEngagement`) read the recent posts and media again for fresh
+counts, and the high-engagement visitor posts by id (``GET /?ids=``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import json
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,10 +40,29 @@ from ingest.connector import (
     RateLimited,
     SourceUnavailable,
 )
-from ingest.connectors.common import ApiCallRecorder, Rejected, api_retrying, retry_policy
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.common import (
+    ApiCallRecorder,
+    HotMention,
+    HotMentions,
+    RefreshSchedule,
+    Rejected,
+    api_retrying,
+    count_of,
+    read_engagement,
+    retry_policy,
+)
+from ingest.connectors.paged import Cursor, EngagementRefresh, Page, PagedSource, collect
 from socmon.config.connectors import FacebookSettings
-from socmon.records import Media, Platform, Post, PostKind, describe_validation_error
+from socmon.records import (
+    DeadLetter,
+    Engagement,
+    Media,
+    Platform,
+    Post,
+    PostKind,
+    describe_validation_error,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +80,16 @@ UNKNOWN_AUTHOR = "unknown (not shared by the Graph API)"
 FB_POST_FIELDS = (
     "id,message,created_time,permalink_url,from{id,name},attachments{media_type,url,media}"
 )
+# limit(0): the totals only, not the first page of reactions and comments themselves.
+FB_ENGAGEMENT_FIELDS = (
+    "reactions.limit(0).summary(total_count),comments.limit(0).summary(total_count),shares"
+)
+FB_COUNTED_POST_FIELDS = f"{FB_POST_FIELDS},{FB_ENGAGEMENT_FIELDS}"
 FB_COMMENT_FIELDS = "id,message,created_time,permalink_url,from{id,name},parent{id}"
-IG_MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
+IG_MEDIA_FIELDS = (
+    "id,caption,media_type,media_url,permalink,timestamp,username,like_count,comments_count"
+)
+MAX_LOOKUP_IDS = 50  # the Graph API reads up to 50 ids in one request
 IG_COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},parent_id"
 IG_COMMENT_WITH_REPLIES = f"{IG_COMMENT_FIELDS},replies{{{IG_COMMENT_FIELDS}}}"
 
@@ -96,6 +130,7 @@ PAGE_TAGGED = Edge("GET /{page-id}/tagged", "pages_read_engagement, pages_read_u
 IG_MEDIA = Edge("GET /{ig-user-id}/media", "instagram_basic, pages_read_engagement")
 IG_COMMENTS = Edge("GET /{ig-media-id}/comments", "instagram_basic, instagram_manage_comments")
 IG_TAGS = Edge("GET /{ig-user-id}/tags", "instagram_basic, instagram_manage_comments")
+OBJECTS = Edge("GET /?ids={ids}", "pages_read_engagement, pages_read_user_content")
 
 
 def regain_access_seconds(headers: Mapping[str, str]) -> float | None:
@@ -184,6 +219,24 @@ class GraphClient:
         self, source: str, edge: Edge, node_id: str, name: str, args: dict[str, Any]
     ) -> tuple[dict[str, Any], float | None]:
         """One page of ``/{node_id}/{name}``, with retries; and a wait if a quota is used up."""
+        return self._get(
+            source, edge, lambda: self.graph.get_connections(node_id, name, **args), args
+        )
+
+    def objects(
+        self, source: str, ids: Sequence[str], args: dict[str, Any]
+    ) -> tuple[dict[str, Any], float | None]:
+        """The nodes `ids` (at most `MAX_LOOKUP_IDS`) in one request, keyed by id."""
+        return self._get(source, OBJECTS, lambda: self.graph.get_objects(list(ids), **args), args)
+
+    def _get(
+        self,
+        source: str,
+        edge: Edge,
+        request: Callable[[], dict[str, Any]],
+        args: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], float | None]:
+        """One request with retries; and a wait if a quota is used up."""
         retrying = api_retrying(
             retry_policy(self.settings),
             tenacity.retry_if_exception(self._transient),
@@ -196,7 +249,7 @@ class GraphClient:
                 with attempt:
                     self._last = None
                     try:
-                        page: dict[str, Any] = self.graph.get_connections(node_id, name, **args)
+                        page: dict[str, Any] = request()
                     except (facebook.GraphAPIError, requests.RequestException) as exc:
                         self._record(source, exc)
                         raise
@@ -405,6 +458,12 @@ class GraphSource(PagedSource[GraphItem, TimeCheckpoint]):
             new.append(item)
         yield Page(new, mark, retry_after=self._wait)
 
+    def since(self, moment: datetime) -> Iterator[Post | DeadLetter | None]:
+        """The source's items created since `moment`, normalised again."""
+        for position, item in enumerate(map(self._dated, self._items(moment))):
+            if item.created is None or item.created >= moment:
+                yield self._normalise(item, position)
+
     def _dated(self, item: GraphItem) -> GraphItem:
         """`item` with its creation time, or with the problem that keeps it from having one."""
         item_id = str(item.raw.get("id") or "")
@@ -476,6 +535,32 @@ def _ig_media(raw: Mapping[str, Any]) -> tuple[Media, ...]:
     return (Media.model_validate({"type": kind, "url": raw.get("media_url")}),)
 
 
+def _total(edge: Any) -> Any:
+    """The ``summary.total_count`` of an edge asked for with ``.summary(total_count)``."""
+    summary = edge.get("summary") if isinstance(edge, Mapping) else None
+    return summary.get("total_count") if isinstance(summary, Mapping) else None
+
+
+def graph_engagement(raw: Mapping[str, Any]) -> Engagement | None:
+    """A Page post's counts as read now: reactions of every kind as likes, shares as reposts,
+    comments as replies; None for an item read without them (a comment, a tagging post)."""
+    reactions, comments = _total(raw.get("reactions")), _total(raw.get("comments"))
+    shares = raw.get("shares")
+    if isinstance(shares, Mapping):
+        shared = shares.get("count")
+    elif shares is None and (count_of(reactions) is not None or count_of(comments) is not None):
+        shared = 0  # the Graph API leaves ``shares`` out of a post nobody has shared
+    else:
+        shared = None
+    return read_engagement(likes=reactions, reposts=shared, replies=comments)
+
+
+def instagram_engagement(raw: Mapping[str, Any]) -> Engagement | None:
+    """Instagram media's counts as read now. ``like_count`` is left out where the owner hid the
+    likes: then likes is None."""
+    return read_engagement(likes=raw.get("like_count"), replies=raw.get("comments_count"))
+
+
 class FacebookSource(GraphSource):
     """A Facebook Page source: posts and comments carry ``message``, ``from`` and
     ``created_time``."""
@@ -499,6 +584,7 @@ class FacebookSource(GraphSource):
             media=_fb_media(raw),
             in_reply_to=item.in_reply_to,
             source=self.name,
+            engagement=graph_engagement(raw),
         )
 
 
@@ -508,7 +594,7 @@ class FacebookPagePosts(FacebookSource):
     edge, edge_name = PAGE_POSTS, "posts"
 
     def _items(self, since: datetime) -> Iterator[GraphItem]:
-        args = {"fields": FB_POST_FIELDS, "since": int(since.timestamp())}
+        args = {"fields": FB_COUNTED_POST_FIELDS, "since": int(since.timestamp())}
         for raw in self._pages(self.edge, self.node_id, "posts", args):
             yield GraphItem(raw, "official_post")
 
@@ -519,7 +605,7 @@ class FacebookVisitorPosts(FacebookSource):
     edge, edge_name = VISITOR_POSTS, "visitor_posts"
 
     def _items(self, since: datetime) -> Iterator[GraphItem]:
-        args = {"fields": FB_POST_FIELDS, "since": int(since.timestamp())}
+        args = {"fields": FB_COUNTED_POST_FIELDS, "since": int(since.timestamp())}
         for raw in self._pages(self.edge, self.node_id, "visitor_posts", args):
             yield GraphItem(raw, "mention")
 
@@ -577,6 +663,7 @@ class InstagramSource(GraphSource):
             media=_ig_media(raw) if is_media else (),
             in_reply_to=item.in_reply_to,
             source=self.name,
+            engagement=instagram_engagement(raw),
         )
 
 
@@ -627,26 +714,91 @@ class InstagramComments(InstagramSource):
             yield GraphItem(reply, "reply", str(comment["id"]))
 
 
+class GraphEngagement(EngagementRefresh):
+    """``facebook:engagement`` or ``instagram:engagement``: the page's posts (or the account's
+    media) of the refresh window read again for fresh counts, and the high-engagement visitor
+    posts by id (``GET /?ids=``, 50 a request). Tagged Instagram media is not the account's to
+    look up by id, and carries no counts to begin with on Facebook, so it is not refreshed."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        client: GraphClient,
+        own: Sequence[GraphSource],
+        mention_sources: Sequence[GraphSource],
+        schedule: RefreshSchedule,
+        hot_mentions: HotMentions | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__(f"{platform}:engagement", schedule, hot_mentions, clock)
+        self.client = client
+        self.own = list(own)
+        self.by_name = {source.name: source for source in mention_sources}
+
+    @property
+    def timelines(self) -> Sequence[str]:
+        return [source.name for source in self.own]
+
+    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
+        return collect(item for source in self.own for item in source.since(since))
+
+    def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
+        known = [m for m in hot if m.source in self.by_name]
+        found_by = {m.post_id: self.by_name[m.source] for m in known}
+        results: list[Post | DeadLetter | None] = []
+        for start in range(0, len(known), MAX_LOOKUP_IDS):
+            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+            answer, _ = self.client.objects(self.name, ids, {"fields": FB_COUNTED_POST_FIELDS})
+            for position, post_id in enumerate(ids):
+                raw = answer.get(post_id)
+                if not isinstance(raw, Mapping):
+                    continue  # deleted since, or hidden from this token: nothing to refresh
+                source = found_by[post_id]
+                item = source._dated(GraphItem(raw, "mention"))
+                results.append(source._normalise(item, position))
+        return collect(iter(results))
+
+
 def facebook_sources(
     settings: FacebookSettings,
     pages: list[tuple[str, str]],
     instagram_accounts: list[tuple[str, str]],
     on_api_call: ApiCallRecorder | None = None,
+    refresh: RefreshSchedule | None = None,
 ) -> list[Connector]:
-    """Every source of each Facebook Page and Instagram account, given as (handle, platform_id)."""
+    """Every source of each Facebook Page and Instagram account, given as (handle, platform_id),
+    and the engagement refresh of each platform (`refresh`: the settings' schedule; None: the
+    default one)."""
     client = GraphClient(settings, on_api_call)
+    schedule = refresh or RefreshSchedule()
     sources: list[Connector] = []
+    page_posts: list[GraphSource] = []
+    visitor_posts: list[GraphSource] = []
+    hot = HotMentions()
     for handle, page_id in pages:
+        posts = FacebookPagePosts(client, handle, page_id, "posts")
+        visitors = FacebookVisitorPosts(client, handle, page_id, "visitor_posts")
+        visitors.hot_mentions = hot
+        page_posts.append(posts)
+        visitor_posts.append(visitors)
         sources += [
-            FacebookPagePosts(client, handle, page_id, "posts"),
+            posts,
             FacebookComments(client, handle, page_id, "comments"),
-            FacebookVisitorPosts(client, handle, page_id, "visitor_posts"),
+            visitors,
             FacebookTagged(client, handle, page_id, "tagged"),
         ]
+    media: list[GraphSource] = []
     for handle, ig_user_id in instagram_accounts:
+        media.append(InstagramMedia(client, handle, ig_user_id, "media"))
         sources += [
-            InstagramMedia(client, handle, ig_user_id, "media"),
+            media[-1],
             InstagramComments(client, handle, ig_user_id, "comments"),
             InstagramMentions(client, handle, ig_user_id, "mentions"),
         ]
+    if page_posts:
+        sources.append(
+            GraphEngagement("facebook", client, page_posts, visitor_posts, schedule, hot)
+        )
+    if media:
+        sources.append(GraphEngagement("instagram", client, media, [], schedule))
     return sources

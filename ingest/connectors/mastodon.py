@@ -20,6 +20,11 @@ for as long as the deployment reads from the same instance.
 
 Text: statuses are HTML; `status_text` turns them into plain text with paragraphs and line breaks
 kept, and links shown as their address. A content warning comes first, as ``CW: ...``.
+
+Engagement: a status's ``favourites_count``, ``reblogs_count``, ``replies_count`` (and
+``quotes_count`` on servers with quote posts); Mastodon counts no views. ``mastodon:engagement``
+(`MastodonEngagement`) reads the official accounts' recent statuses again for fresh counts, and
+the high-engagement mentions by id (``GET /api/v1/statuses?id[]=``, Mastodon 4.3 and later).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -56,16 +63,21 @@ from ingest.connector import (
 )
 from ingest.connectors.common import (
     ApiCallRecorder,
+    HotMention,
+    HotMentions,
+    RefreshSchedule,
     Rejected,
     RetryPolicy,
     active_accounts,
     api_retrying,
     clean_text,
+    read_engagement,
     validated_post,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, EngagementRefresh, Page, PagedSource, collect
 from socmon.config.governance import OfficialAccount
-from socmon.records import Media, Post, PostKind
+from socmon.deadletters import dead_letter
+from socmon.records import DeadLetter, Engagement, Media, Post, PostKind, utcnow
 from socmon.redact import Redactor
 from socmon.settings import Settings
 
@@ -77,6 +89,8 @@ NOTIFICATIONS = "GET /api/v1/notifications"
 ACCOUNT_STATUSES = "GET /api/v1/accounts/:id/statuses"
 HASHTAG_TIMELINE = "GET /api/v1/timelines/tag/:hashtag"
 SEARCH = "GET /api/v2/search"
+STATUSES = "GET /api/v1/statuses"
+MAX_LOOKUP_IDS = 20  # statuses asked for by id in one request
 
 MEDIA_TYPES = {"image": "photo", "video": "video", "gifv": "animated_gif"}
 DEFAULT_RATE_LIMIT_WAIT = 300.0  # Mastodon's windows are five minutes
@@ -384,6 +398,7 @@ class MastodonSource(PagedSource[Any, MinId]):
             "lang": status.get("language"),
             "in_reply_to": str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
             "source": self.name,
+            "engagement": status_engagement(status),
         }
         return validated_post(values, f"status {status['id']}")
 
@@ -403,6 +418,17 @@ class MastodonSource(PagedSource[Any, MinId]):
 
     def close(self) -> None:
         self.api.close()
+
+
+def status_engagement(status: Any) -> Engagement | None:
+    """A status's counts as read now: favourites, boosts, replies and (servers with quote posts)
+    quotes; Mastodon counts no views."""
+    return read_engagement(
+        likes=status.get("favourites_count"),
+        reposts=status.get("reblogs_count"),
+        replies=status.get("replies_count"),
+        quotes=status.get("quotes_count"),
+    )
 
 
 class MentionsSource(MastodonSource):
@@ -480,6 +506,32 @@ class StatusesSource(MastodonSource):
     def to_post(self, item: Any) -> Post | None:
         return self.status_post(item, "official_post")
 
+    def since(self, moment: datetime) -> Iterator[Post | DeadLetter | None]:
+        """The account's statuses written since `moment`, normalised again: paged backwards
+        with ``max_id`` from the newest until an older one (at most `max_pages` pages)."""
+        account_id = self.api.account_id(self.account, self.platform_id)
+        max_id: str | None = None
+        for _ in range(self.max_pages or 1):
+            request = partial(
+                self.api.client.account_statuses,
+                account_id,
+                exclude_reblogs=True,
+                max_id=max_id,
+                limit=self.page_size,
+            )
+            page = list(self.api.call(ACCOUNT_STATUSES, request))
+            older = False
+            for position, status in enumerate(page):
+                created = status.get("created_at") if isinstance(status, dict) else None
+                if isinstance(created, datetime) and created < moment:
+                    older = True
+                    continue
+                yield self._normalise(status, position)
+            ids = [s.get("id") for s in page if isinstance(s, dict) and s.get("id") is not None]
+            if older or len(page) < self.page_size or not ids:
+                return
+            max_id = str(min((str(i) for i in ids), key=_id_key))
+
 
 def _search_statuses(api: MastodonApi, query: str, min_id: str | None, limit: int) -> list[Any]:
     result = api.call(
@@ -493,6 +545,68 @@ def _search_statuses(api: MastodonApi, query: str, min_id: str | None, limit: in
         msg = f"Mastodon {SEARCH} answered without a statuses list"
         raise SourceUnavailable(msg)
     return statuses
+
+
+class MastodonEngagement(EngagementRefresh):
+    """``mastodon:engagement``: the official accounts' statuses of the refresh window read again
+    for fresh counts, and the high-engagement mentions by id (``GET /api/v1/statuses?id[]=``;
+    a server older than Mastodon 4.3 answers 404 there, and only the official statuses are
+    refreshed)."""
+
+    def __init__(
+        self,
+        api: MastodonApi,
+        own: Sequence[StatusesSource],
+        mention_sources: Sequence[MastodonSource],
+        schedule: RefreshSchedule,
+        hot_mentions: HotMentions | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__("mastodon:engagement", schedule, hot_mentions, clock)
+        self.api = api
+        self.own = list(own)
+        self.by_name = {source.name: source for source in mention_sources}
+
+    @property
+    def timelines(self) -> Sequence[str]:
+        return [source.name for source in self.own]
+
+    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
+        return collect(item for source in self.own for item in source.since(since))
+
+    def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
+        known = [m for m in hot if m.source in self.by_name]
+        found_by = {m.post_id: self.by_name[m.source] for m in known}
+        results: list[Post | DeadLetter | None] = []
+        for start in range(0, len(known), MAX_LOOKUP_IDS):
+            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+            try:
+                statuses = self.api.call(STATUSES, partial(self.api.client.statuses, ids))
+            except ConnectorError as exc:
+                if not isinstance(exc.__cause__, MastodonNotFoundError):
+                    raise
+                log.warning(
+                    "source=%s %s is not on %s (Mastodon before 4.3): mentions not refreshed",
+                    self.name,
+                    STATUSES,
+                    self.api.host,
+                )
+                break
+            for position, status in enumerate(statuses):
+                source = found_by.get(str(status.get("id"))) if isinstance(status, dict) else None
+                if source is None:
+                    results.append(
+                        dead_letter(
+                            "ingest",
+                            f"{self.name}:#{position}",
+                            status,
+                            "unexpected item: not one of the statuses asked for",
+                        )
+                    )
+                    continue
+                as_mention = partial(source.status_post, kind="mention")
+                results.append(source._normalise(status, position, as_mention))
+        return collect(iter(results))
 
 
 # --- registry entry point --------------------------------------------------------------------
@@ -513,7 +627,12 @@ def from_settings(
         return []
     api = MastodonApi(conf.api_base_url, conf.access_token)
     api.on_api_call = on_api_call
-    return build_sources(api, active_accounts(settings.accounts, "mastodon"), conf.search_queries)
+    return build_sources(
+        api,
+        active_accounts(settings.accounts, "mastodon"),
+        conf.search_queries,
+        refresh=RefreshSchedule.of(settings.connectors),
+    )
 
 
 def build_sources(
@@ -522,8 +641,10 @@ def build_sources(
     search_queries: Sequence[str],
     page_size: int = 40,
     max_pages: int = 10,
+    refresh: RefreshSchedule | None = None,
 ) -> list[Connector]:
-    """One connector per source, all on `api`."""
+    """One connector per source, all on `api`; and with `refresh`, the engagement refresh of the
+    official accounts' statuses and of the mentions with high engagement."""
     official = frozenset(api.normalise(a.handle) for a in accounts)
     paging: dict[str, Any] = {"page_size": page_size, "max_pages": max_pages}
     for acc in accounts:
@@ -553,4 +674,11 @@ def build_sources(
                 f"mastodon:search:{query}", api, query, default_account, official, **paging
             )
         )
+    if refresh is not None and accounts:
+        hot = HotMentions()
+        own = [s for s in sources if isinstance(s, StatusesSource)]
+        mentions = [s for s in sources if isinstance(s, MentionsSource | SearchSource)]
+        for source in mentions:
+            source.hot_mentions = hot
+        sources.append(MastodonEngagement(api, own, mentions, refresh, hot))
     return sources

@@ -15,20 +15,33 @@ them; a platform module fills in what differs:
 Which items are new and where the cursor moves are platform rules (X's ``since_id``, Mastodon's
 ``min_id``, Bluesky's cursor and floor, the Graph API's creation times), so they stay in the
 platform module; what happens to an item, to a rate limit and to the runner's `Fetched` is here.
+
+`EngagementRefresh` is the other lifecycle: a source that, when due, reads the official accounts'
+recent posts (and high-engagement mentions) again, so their counts reach the index afresh.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Any, Generic, Self, TypeVar
 
-from ingest.connector import Connector, Fetched, RateLimited
-from ingest.connectors.common import Rejected
+from ingest.connector import CheckResult, Connector, Fetched, RateLimited
+from ingest.connectors.common import (
+    HotMention,
+    HotMentions,
+    RefreshCheckpoint,
+    RefreshSchedule,
+    Rejected,
+)
 from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Post
+from socmon.records import DeadLetter, Post, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class Cursor(ABC):
@@ -84,6 +97,10 @@ class PagedSource(Connector, Generic[ItemT, CursorT]):
     item as ``unexpected item: ...`` instead of failing the poll, so one odd item from a platform
     never stops the others. `Rejected` always dead-letters."""
 
+    hot_mentions: HotMentions | None = None
+    """Where the posts of this source with high engagement are noted for the platform's refresh
+    source (None: not refreshed, e.g. the official accounts' own posts, refreshed anyway)."""
+
     @abstractmethod
     def pages(self, start: CursorT) -> Iterator[Page[ItemT, CursorT]]:
         """The pages after `start`, each with the cursor reached so far.
@@ -120,6 +137,8 @@ class PagedSource(Connector, Generic[ItemT, CursorT]):
                     result = self._normalise(item, position)
                     if isinstance(result, Post):
                         posts.append(result)
+                        if self.hot_mentions is not None:
+                            self.hot_mentions.note(result)
                     elif result is not None:
                         rejects.append(result)
                 rejects.extend(page.rejects)
@@ -145,11 +164,95 @@ class PagedSource(Connector, Generic[ItemT, CursorT]):
             retry_after=retry_after,
         )
 
-    def _normalise(self, item: ItemT, position: int) -> Post | DeadLetter | None:
-        """`to_post`, with a rejected or malformed item turned into its dead letter."""
+    def _normalise(
+        self, item: ItemT, position: int, to_post: Callable[[ItemT], Post | None] | None = None
+    ) -> Post | DeadLetter | None:
+        """`to_post` (or another way to read `item`), with a rejected or malformed item turned
+        into its dead letter."""
         dead_lettered: tuple[type[Exception], ...] = (Rejected, *self.malformed)
         try:
-            return self.to_post(item)
+            return (to_post or self.to_post)(item)
         except dead_lettered as exc:
             reason = str(exc) if isinstance(exc, Rejected) else f"unexpected item: {exc!r}"
             return dead_letter("ingest", self.origin(item, position), self.raw(item), reason)
+
+
+def collect(results: Iterator[Post | DeadLetter | None]) -> tuple[list[Post], list[DeadLetter]]:
+    """Normalised items split into posts and dead letters (a skipped item is neither)."""
+    posts: list[Post] = []
+    rejects: list[DeadLetter] = []
+    for result in results:
+        if isinstance(result, Post):
+            posts.append(result)
+        elif result is not None:
+            rejects.append(result)
+    return posts, rejects
+
+
+class EngagementRefresh(Connector):
+    """A platform's engagement refresh (``<platform>:engagement``): every `schedule.every` it
+    reads the official accounts' posts of the last `schedule.window` again, and the
+    high-engagement mentions its platform's sources noted (`HotMentions`), and returns them
+    again: same key, fresh counts (the index keeps the latest post, and the people's work on it).
+
+    Its checkpoint (`RefreshCheckpoint`) is the time of the last refresh and the mentions to
+    refresh: a poll before the next refresh is due returns nothing and calls no API, so the
+    runner may poll it as often as every other source.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        schedule: RefreshSchedule,
+        hot_mentions: HotMentions | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.name = name
+        self.schedule = schedule
+        self.hot_mentions = hot_mentions
+        self.clock = clock
+
+    @abstractmethod
+    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
+        """The official accounts' posts written since `since`, with their counts now."""
+
+    def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
+        """`hot` read again by id, where the platform allows a cheap look-up (default: not)."""
+        return [], []
+
+    @property
+    def timelines(self) -> Sequence[str]:
+        """The names of the sources whose posts are refreshed (for `check`)."""
+        return ()
+
+    def poll(self, checkpoint: str | None) -> Fetched:
+        now = self.clock()
+        since = now - self.schedule.window
+        noted = self.hot_mentions.mentions if self.hot_mentions is not None else []
+        state = RefreshCheckpoint.parse(checkpoint, self.name).with_mentions(noted, since)
+        if state.refreshed_at is not None and now < state.refreshed_at + self.schedule.every:
+            # Not due: only the mentions noted since are recorded.
+            return Fetched(checkpoint=state.dump() or checkpoint, exhausted=True)
+        posts, rejects = self.official_posts(since)
+        if state.hot:
+            hot_posts, hot_rejects = self.mentions(state.hot)
+            posts, rejects = posts + hot_posts, rejects + hot_rejects
+        log.info(
+            "source=%s refreshed the counts of %d posts (%d mentions) since %s",
+            self.name,
+            len(posts),
+            len(state.hot),
+            since.isoformat(),
+        )
+        done = RefreshCheckpoint(now, state.hot)
+        return Fetched(posts, rejects, checkpoint=done.dump(), exhausted=True)
+
+    def check(self) -> CheckResult:
+        """No call of its own: it reads what the sources it names read, and they are checked."""
+        every = self.schedule.every.total_seconds() / 60
+        window = self.schedule.window.total_seconds() / 3600
+        detail = (
+            f"reads the posts of the last {window:g} h again every {every:g} min, through "
+            f"the same endpoints as {', '.join(self.timelines) or 'no source'}"
+        )
+        return CheckResult(self.name, ok=True, detail=detail)

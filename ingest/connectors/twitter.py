@@ -3,6 +3,10 @@ official accounts. One connector per source, so each keeps its own since_id chec
 
 All sources share one `TwitterApi`: the tweepy client, the time-out, the bounded retries of server
 errors and the translation of HTTP errors into the connector error contract.
+
+Every post carries its ``public_metrics`` as `Engagement` (``impression_count`` as views); the
+refresh source ``twitter:engagement`` (`TwitterEngagement`) reads the official accounts' recent
+posts again for fresh counts.
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ from ingest.connector import (
 )
 from ingest.connectors.common import (
     ApiCallRecorder,
+    HotMention,
+    HotMentions,
+    RefreshSchedule,
     Rejected,
     api_retrying,
+    read_engagement,
     retry_policy,
     validated_post,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, EngagementRefresh, Page, PagedSource, collect
 from socmon.config.connectors import TwitterSettings
 from socmon.deadletters import dead_letter
-from socmon.records import DeadLetter, Media, Post, PostKind
+from socmon.records import DeadLetter, Engagement, Media, Post, PostKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,12 @@ TWEET_FIELDS = [
 EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id"]
 USER_FIELDS = ["username", "name"]
 MEDIA_FIELDS = ["type", "url", "preview_image_url", "alt_text"]
+FIELDS: dict[str, Any] = {
+    "tweet_fields": TWEET_FIELDS,
+    "expansions": EXPANSIONS,
+    "user_fields": USER_FIELDS,
+    "media_fields": MEDIA_FIELDS,
+}
 
 # X answers 429 without a reset header only rarely; its rate-limit windows are 15 minutes long.
 DEFAULT_RATE_LIMIT_WAIT = 15 * 60.0
@@ -84,6 +98,8 @@ MENTIONS = Endpoint("GET /2/users/:id/mentions", "Basic")
 SEARCH = Endpoint("GET /2/tweets/search/recent", "Basic")
 USER_POSTS = Endpoint("GET /2/users/:id/tweets", "Basic")
 USER_LOOKUP = Endpoint("GET /2/users/by/username/:username", "Basic")
+TWEETS_LOOKUP = Endpoint("GET /2/tweets", "Basic")
+MAX_LOOKUP_IDS = 100  # GET /2/tweets takes up to 100 ids
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -333,13 +349,7 @@ class TwitterSource(PagedSource[Tweet, SinceId]):
 
     def pages(self, start: SinceId) -> Iterator[Page[Tweet, SinceId]]:
         method, args, kwargs = self._request()
-        kwargs |= {
-            "max_results": self.api.settings.max_results,
-            "tweet_fields": TWEET_FIELDS,
-            "expansions": EXPANSIONS,
-            "user_fields": USER_FIELDS,
-            "media_fields": MEDIA_FIELDS,
-        }
+        kwargs |= {"max_results": self.api.settings.max_results, **FIELDS}
         if start.newest:
             kwargs["since_id"] = str(start.newest)
         else:
@@ -352,6 +362,17 @@ class TwitterSource(PagedSource[Tweet, SinceId]):
             cursor = cursor.after(tweets)
             unavailable = [self._unavailable(error) for error in body.get("errors", [])]
             yield Page(tweets, cursor, retry_after=wait, rejects=unavailable)
+
+    def since(self, start_time: datetime) -> Iterator[Post | DeadLetter | None]:
+        """Every tweet of this source written since `start_time`, normalised again (every page:
+        a rate limit with pages left raises `RateLimited`). The page's partial errors were
+        dead-lettered when the tweets were first read, so they are not repeated."""
+        method, args, kwargs = self._request()
+        kwargs |= {"max_results": self.api.settings.max_results, "start_time": start_time}
+        for body, _ in self.api.pages(self.name, self.endpoint, method, *args, **kwargs | FIELDS):
+            includes = _Includes.of(body)
+            for position, raw in enumerate(body.get("data", [])):
+                yield self._normalise(Tweet(raw, includes), position)
 
     def check(self) -> CheckResult:
         try:
@@ -411,6 +432,7 @@ class TwitterSource(PagedSource[Tweet, SinceId]):
                 "lang": tweet.get("lang"),
                 "in_reply_to": replied_to,
                 "source": self.name,
+                "engagement": tweet_engagement(tweet),
             }
         )
 
@@ -425,6 +447,21 @@ class TwitterSource(PagedSource[Tweet, SinceId]):
         reason = f"not available: {error.get('title', 'error')}: {error.get('detail', '')}".strip()
         resource = f"{error.get('resource_type', 'item')} {error.get('resource_id', '?')}"
         return dead_letter("ingest", f"{self.name} {resource}", error, reason)
+
+
+def tweet_engagement(tweet: Mapping[str, Any]) -> Engagement | None:
+    """A tweet's ``public_metrics`` as read now (``impression_count`` as views; X gives it for
+    posts since late 2022); None when the tweet came without them."""
+    metrics = tweet.get("public_metrics")
+    if not isinstance(metrics, Mapping):
+        return None
+    return read_engagement(
+        likes=metrics.get("like_count"),
+        reposts=metrics.get("retweet_count"),
+        replies=metrics.get("reply_count"),
+        quotes=metrics.get("quote_count"),
+        views=metrics.get("impression_count"),
+    )
 
 
 class TwitterMentions(TwitterSource):
@@ -496,17 +533,91 @@ class TwitterOwnPosts(TwitterSource):
         return self.handle
 
 
+class TwitterEngagement(EngagementRefresh):
+    """``twitter:engagement``: the official accounts' posts of the refresh window read again
+    (``GET /2/users/:id/tweets`` from ``start_time``), for fresh ``public_metrics``.
+
+    On the pay-per-use tier (the default since 2026) X bills every post read, so this reads only
+    the official accounts' own posts (a few a day, each read again every refresh). On a tier with
+    a monthly quota instead (basic, pro, enterprise) it also reads the high-engagement mentions
+    again, by id (``GET /2/tweets?ids=``, 100 a request).
+    """
+
+    def __init__(
+        self,
+        api: TwitterApi,
+        own: Sequence[TwitterOwnPosts],
+        mention_sources: Sequence[TwitterSource],
+        schedule: RefreshSchedule,
+        hot_mentions: HotMentions | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__("twitter:engagement", schedule, hot_mentions, clock)
+        self.api = api
+        self.own = list(own)
+        self.by_name = {source.name: source for source in mention_sources}
+
+    @property
+    def timelines(self) -> Sequence[str]:
+        return [source.name for source in self.own]
+
+    @property
+    def refreshes_mentions(self) -> bool:
+        """Whether mentions are read again: never on pay-per-use, where every read is billed."""
+        return self.api.settings.tier != "pay_per_use"
+
+    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
+        return collect(item for source in self.own for item in source.since(since))
+
+    def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
+        known = [m for m in hot if m.source in self.by_name]
+        if not self.refreshes_mentions or not known:
+            return [], []
+        found_by = {m.post_id: self.by_name[m.source] for m in known}
+        posts: list[Post] = []
+        rejects: list[DeadLetter] = []
+        for start in range(0, len(known), MAX_LOOKUP_IDS):
+            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+            response = self.api.call(
+                self.name, TWEETS_LOOKUP, self.api.client.get_tweets, ids, **FIELDS
+            )
+            body: dict[str, Any] = response.json()
+            includes = _Includes.of(body)
+            # A mention deleted since is left out of `data` (and named in `errors`): nothing to
+            # refresh, and it was produced when it was read.
+            tweets = [t for t in body.get("data", []) if str(t.get("id")) in found_by]
+            page_posts, page_rejects = collect(
+                found_by[str(raw["id"])]._normalise(Tweet(raw, includes), position)
+                for position, raw in enumerate(tweets)
+            )
+            posts += page_posts
+            rejects += page_rejects
+        return posts, rejects
+
+
 def twitter_sources(
     settings: TwitterSettings,
     accounts: list[tuple[str, str | None]],
     on_api_call: ApiCallRecorder | None = None,
+    refresh: RefreshSchedule | None = None,
 ) -> list[Connector]:
-    """Mentions and own posts of each official account (handle, platform_id), plus the searches."""
+    """Mentions and own posts of each official account (handle, platform_id), the searches, and
+    the engagement refresh (`refresh`: the settings' schedule; None: the default one)."""
     api = TwitterApi(settings, on_api_call)
-    sources: list[Connector] = []
+    hot = HotMentions()
+    mentions: list[TwitterSource] = []
+    own: list[TwitterOwnPosts] = []
     for handle, platform_id in accounts:
-        sources.append(TwitterMentions(api, handle, platform_id))
-        sources.append(TwitterOwnPosts(api, handle, platform_id))
+        mentions.append(TwitterMentions(api, handle, platform_id))
+        own.append(TwitterOwnPosts(api, handle, platform_id))
     handles = [handle for handle, _ in accounts]
-    sources.extend(TwitterSearch(api, query, handles) for query in settings.search_queries)
+    mentions.extend(TwitterSearch(api, query, handles) for query in settings.search_queries)
+    for source in mentions:
+        source.hot_mentions = hot
+    sources: list[Connector] = []
+    for index, _ in enumerate(accounts):
+        sources += [mentions[index], own[index]]
+    sources += mentions[len(accounts) :]
+    if own:
+        sources.append(TwitterEngagement(api, own, mentions, refresh or RefreshSchedule(), hot))
     return sources

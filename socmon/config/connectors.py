@@ -91,6 +91,12 @@ class BlueskySettings(Section):
         description="Bluesky's Jetstream (WebSocket) for the official accounts' posts and the "
         "replies to them as they are written; empty: polling only",
     )
+    jetstream_all_posts: bool = Field(
+        default=True,
+        description="subscribe to every new post of the network and keep the replies to and "
+        "mentions of the official accounts (about 2 GB a day); false: only the accounts' own "
+        "posts (wantedDids), replies and mentions by polling only",
+    )
 
 
 class MastodonSettings(Section):
@@ -114,9 +120,27 @@ class YouTubeSettings(ApiClientSettings):
     enabled: bool = False
     api_key: SecretStr | None = None
     comment_lookback_days: float = Field(
-        default=14.0, gt=0, description="comments are read on videos uploaded in the last N days"
+        default=14.0,
+        gt=0,
+        description="replies are looked for in the comment threads started in the last N days",
     )
     page_size: int = Field(default=100, ge=1, le=100, description="comment threads per page")
+    # The Data API has a daily quota (10,000 units by default), not a per-minute rate limit: each
+    # source polls on its own slower schedule so a handful of channels stays well inside it.
+    comment_poll_minutes: float = Field(
+        default=5.0, gt=0, description="how often each channel's comments are read"
+    )
+    max_comment_pages: int = Field(
+        default=20, ge=1, le=100, description="comment-thread pages one poll reads at most"
+    )
+    daily_quota_units: int = Field(
+        default=10_000,
+        ge=1,
+        description="quota units a day socmon may spend (the project's quota, or its share)",
+    )
+    rate_limit_backoff_seconds: float = Field(
+        default=300.0, gt=0, description="wait after a short-term rateLimitExceeded answer"
+    )
 
 
 class LinkedInSettings(ApiClientSettings):
@@ -128,6 +152,17 @@ class LinkedInSettings(ApiClientSettings):
         default="202611", pattern=r"^\d{6}$", description="the LinkedIn-Version header, YYYYMM"
     )
     page_size: int = Field(default=50, ge=1, le=100)
+    max_pages: int = Field(
+        default=5, ge=1, le=50, description="pages of posts (or of one post's comments) per poll"
+    )
+    comment_lookback_days: float = Field(
+        default=7.0, gt=0, description="comments are read on the posts of the last N days"
+    )
+    rate_limit_backoff_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="wait after a 429 without Retry-After (LinkedIn's limits are per day)",
+    )
 
 
 class CareOpinionSettings(ApiClientSettings):
@@ -144,6 +179,16 @@ class CareOpinionSettings(ApiClientSettings):
         default=5.0, gt=0, le=5.0, description="Care Opinion allows 5 requests per second"
     )
     page_size: int = Field(default=100, ge=1, le=100)
+    max_pages: int = Field(default=10, ge=1, le=100, description="pages of stories per poll")
+    response_watch_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="a story not yet answered by the organisation is read again for N days after "
+        "it was published, so the index learns when it is answered",
+    )
+    rate_limit_backoff_seconds: float = Field(
+        default=60.0, gt=0, description="wait after a 429 that gives no Retry-After"
+    )
 
 
 class WebhookSettings(Section):
@@ -157,6 +202,13 @@ class WebhookSettings(Section):
     meta_app_secret: SecretStr | None = None
     meta_verify_token: SecretStr | None = None
     x_consumer_secret: SecretStr | None = None
+    send_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="how long a push waits for the broker's acknowledgement before answering "
+        "503 (the platform then sends it again); X wants an answer within a few seconds",
+    )
 
 
 class ConnectorSettings(Section):

@@ -49,14 +49,19 @@ from socmon.index.port import (
     PostDimension,
     PostQuery,
     PostSort,
+    ShareRates,
     Stats,
     author_handle,
     check_dimensions,
     check_post_query,
     keep_persons_work,
     names_handle,
+    nearest_rank,
     query_departments,
     search_terms,
+    share_rate,
+    shares,
+    spike_names_author,
 )
 from socmon.records import (
     OPEN_STATUSES,
@@ -66,6 +71,7 @@ from socmon.records import (
     DeadLetter,
     Delivery,
     EnrichedPost,
+    Platform,
     R,
     parse_record,
     utcnow,
@@ -81,7 +87,10 @@ _CONFLICT: Final = "version_conflict_engine_exception"
 TEMPLATE_VERSION: Final = 2
 POST_DOCUMENT_VERSION: Final = 2
 """The layout of a post document (its ``document_version``). 2: the triage fields (``case``,
-``case_status``, ``has_breach``, ``first_department``) and ``text.english``. `setup` rewrites
+``case_status``, ``has_breach``, ``first_department``) and ``text.english``. (``shares`` and
+``share_rate`` came later without a new layout: only posts with engagement counts have them,
+and counts arrived with them, so no stored post is missing them; a post indexed with counts by
+a socmon without these fields gets them when its counts are next sent.) `setup` rewrites
 the documents of an older layout from their record."""
 # Posts read and rewritten per request when `setup` brings old documents up to date.
 REWRITE_PAGE: Final = 500
@@ -172,6 +181,10 @@ MAPPINGS: Final[dict[str, dict[str, Any]]] = {
                 }
             },
             "document_version": {"type": "integer"},
+            # Only on posts with engagement counts: `port.shares` and `port.share_rate`, which
+            # spike detection filters and sorts by (the counts themselves stay in `record`).
+            "shares": {"type": "long"},
+            "share_rate": {"type": "double"},
             "record": _RECORD,
         },
     },
@@ -668,6 +681,64 @@ class ElasticsearchIndex:
             if not groups["buckets"] or after is None:
                 return counts
 
+    def engaged_posts(self, since: datetime, min_shares: int, limit: int) -> list[EnrichedPost]:
+        """Fastest spreading first, from the ``shares`` and ``share_rate`` fields."""
+        query = {
+            "bool": {
+                "filter": [
+                    {"range": {"created_at": {"gte": _iso(since, "since")}}},
+                    {"range": {"shares": {"gte": min_shares}}},
+                ]
+            }
+        }
+        records = self._records(
+            "posts",
+            f"find the posts of {self.indices['posts']} that spread",
+            query=query,
+            sort=[{"share_rate": {"order": "desc"}}, {"key": {"order": "asc"}}],
+            size=max(0, min(limit, MAX_RESULT_WINDOW)),
+        )
+        return [parse_record(EnrichedPost, record) for record in records]
+
+    def share_rates(
+        self, platform: Platform, account: str, since: datetime, until: datetime, quantile: float
+    ) -> ShareRates:
+        """A count, then the one hit at the quantile's rank, counted from the fastest (the
+        upper quantiles are near the top). Beyond `MAX_RESULT_WINDOW` from the top (an account
+        with over 200,000 posts in the window at the 0.95 quantile) the hit at the window's end
+        is taken: a higher rate, so fewer spikes, never more."""
+        query = {
+            "bool": {
+                "filter": [
+                    {"term": {"platform": platform}},
+                    {"term": {"account": account}},
+                    {
+                        "range": {
+                            "created_at": {"gte": _iso(since, "since"), "lt": _iso(until, "until")}
+                        }
+                    },
+                    {"exists": {"field": "share_rate"}},
+                ]
+            }
+        }
+        with self._calls(f"count the posts of {platform} {account} that have counts"):
+            response = self._client.count(index=self.indices["posts"], query=query)
+        count = int(response.body["count"])
+        if not count:
+            return ShareRates(posts=0)
+        from_top = min(count - nearest_rank(count, quantile), MAX_RESULT_WINDOW - 1)
+        records = self._records(
+            "posts",
+            f"find the usual share rate of {platform} {account}",
+            query=query,
+            sort=[{"share_rate": {"order": "desc"}}, {"key": {"order": "desc"}}],
+            from_=from_top,
+            size=1,
+        )
+        if not records:  # deleted between the count and the search
+            return ShareRates(posts=0)
+        return ShareRates(posts=count, rate=share_rate(parse_record(EnrichedPost, records[0]).post))
+
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         return self._bulk("alerts", ((alert.alert_id, _alert_document(alert)) for alert in alerts))
 
@@ -916,7 +987,8 @@ class ElasticsearchIndex:
         letters that name them; then expunge the deleted documents from the segments.
 
         The handle matches without a leading ``@`` and case-insensitively. Dead letters are
-        matched on their stored record (not indexed), read in pages of 1,000.
+        matched on their stored record (not indexed), read in pages of 1,000, and spike alerts
+        on their summary (`spike_names_author`), read the same way.
         """
         wanted = author_handle(handle)
         if not wanted:
@@ -924,6 +996,11 @@ class ElasticsearchIndex:
             raise ValueError(msg)
         post_keys = self._values("posts", {"term": {"author_handle": wanted}}, "key")
         alert_ids = self._values("alerts", {"term": {"post_author_handle": wanted}}, "alert_id")
+        alert_ids += [
+            alert.alert_id
+            for alert in self._spike_alerts()
+            if alert.alert_id not in alert_ids and spike_names_author(alert, wanted)
+        ]
         letters = [
             letter.key for letter in self._all_deadletters() if names_handle(letter.payload, wanted)
         ]
@@ -944,6 +1021,26 @@ class ElasticsearchIndex:
         with self._calls(f"expunge deleted documents from {indices}"):
             self._client.indices.forcemerge(index=indices, only_expunge_deletes=True)
         return erased
+
+    def _spike_alerts(self) -> Iterator[Alert]:
+        """Every spike alert (they name the authors of their top posts), in pages by id."""
+        after: list[Any] | None = None
+        while True:
+            body = self._search(
+                "alerts",
+                f"read the spike alerts of {self.indices['alerts']}",
+                query={"term": {"kind": "spike"}},
+                sort=[{"alert_id": {"order": "asc"}}],
+                search_after=after,
+                size=1000,
+                source_includes=["record"],
+            )
+            hits = body["hits"]["hits"]
+            for hit in hits:
+                yield parse_record(Alert, hit["_source"]["record"])
+            if len(hits) < 1000:
+                return
+            after = hits[-1]["sort"]
 
     def _values(self, kind: str, query: dict[str, Any], field: str) -> list[str]:
         """Every distinct value of the keyword `field` among the documents matching `query`."""
@@ -1106,6 +1203,14 @@ _DIMENSION_SOURCES: Final[dict[str, dict[str, Any]]] = {
     },
     # a post that needs no action has no case_status: NO_VALUE
     "status": {"terms": {"field": "case_status", "missing_bucket": True}},
+    "hour": {
+        "date_histogram": {
+            "field": "created_at",
+            "calendar_interval": "1h",
+            "format": "yyyy-MM-dd'T'HH",
+            "time_zone": "UTC",
+        }
+    },
 }
 
 
@@ -1158,6 +1263,10 @@ def _post_document(enriched: EnrichedPost) -> dict[str, Any]:
         document["correction"] = enriched.correction.model_dump(mode="json")
     if enriched.case is not None:
         document["case"] = _case_document(enriched.case)
+    rate = share_rate(post)
+    if rate is not None:
+        document["shares"] = shares(post)
+        document["share_rate"] = rate
     return document
 
 

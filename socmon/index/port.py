@@ -1,7 +1,8 @@
 """The index port: what reports, the dashboard, the sweep and the agents need from storage.
 
 It is split into narrow stores, and each part of the code asks for the ones it uses:
-`PostStore` (posts: write, search, count), `AlertStore` (alerts and their deliveries),
+`PostStore` (posts: write, search, count, and the spreading posts spike detection reads),
+`AlertStore` (alerts and their deliveries),
 `DeadLetterStore`, and `DocumentStore` (small typed records in named `Collection` s: register
 changes, account requests, corrections, users). `Index` is all of them plus set-up, retention,
 erasure and stats.
@@ -11,11 +12,13 @@ Two adapters implement it: `socmon.index.sqlite.SqliteIndex` (embedded default) 
 upsert by a stable id (``platform:post_id`` for posts), so a replay never duplicates, and a
 person's work on a post (a correction of its labels, its case) survives the pipeline indexing
 that post again (`PostStore.upsert_posts`). The helpers at the end hold what both adapters must
-do alike: which work to keep (`keep_persons_work`), what a text search means (`search_terms`).
+do alike: which work to keep (`keep_persons_work`), what a text search means (`search_terms`),
+how fast a post spreads (`share_rate`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from socmon.records import (
     Delivery,
     EnrichedPost,
     Platform,
+    Post,
     PostKind,
     R,
     Sentiment,
@@ -48,11 +52,13 @@ PostDimension = Literal[
     "week",
     "month",
     "status",
+    "hour",
 ]
 """What `Index.count_posts` can group by. ``department`` is multi-valued (a post with two
 departments counts once in each); ``abusive`` and ``urgent`` group as ``"true"``/``"false"``;
 ``day`` (``2026-10-05``) and ``week`` (the Monday it starts on, same format) are UTC dates,
-``month`` is ``2026-10``; ``status`` is `EnrichedPost.case_status` (``NO_VALUE`` for a post that
+``month`` is ``2026-10``, ``hour`` the UTC hour the post was written in (``2026-10-05T14``);
+``status`` is `EnrichedPost.case_status` (``NO_VALUE`` for a post that
 needs no action)."""
 POST_DIMENSIONS: tuple[PostDimension, ...] = get_args(PostDimension)
 NO_VALUE = ""
@@ -72,6 +78,17 @@ def names_handle(text: str, handle: str) -> bool:
         return False
     pattern = rf"(?<![\w.@-])@?{re.escape(wanted)}(?![\w-])"
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
+
+
+def spike_names_author(alert: Alert, handle: str) -> bool:
+    """True if `alert` is a spike whose summary names the author `handle` (as ``@handle``, in
+    any case): a spike names up to three top posts by their authors, with an excerpt, and
+    erasure deletes such an alert with the person's posts, as it does the alerts about them."""
+    wanted = author_handle(handle)
+    if alert.kind != "spike" or not wanted:
+        return False
+    pattern = rf"(?<![\w.@-])@{re.escape(wanted)}(?![\w-])"
+    return re.search(pattern, alert.summary, flags=re.IGNORECASE) is not None
 
 
 class IndexUnavailable(Exception):
@@ -213,6 +230,18 @@ class PostStore(Protocol):
     def last_post_per_account(self) -> dict[tuple[str, str], datetime]:
         """(platform, account) -> time of its newest official post."""
 
+    def engaged_posts(self, since: datetime, min_shares: int, limit: int) -> list[EnrichedPost]:
+        """The posts written at or after `since` with at least `min_shares` (`shares`), fastest
+        spreading first (`share_rate`, ties by key), at most `limit`: the candidates of spike
+        detection."""
+
+    def share_rates(
+        self, platform: Platform, account: str, since: datetime, until: datetime, quantile: float
+    ) -> ShareRates:
+        """How fast the posts of an account spread: of its posts written in [since, until) with
+        a `share_rate`, how many, and the `quantile` of their rates by nearest rank
+        (`nearest_rank`). Worked out by the index (a sort and one row), never by loading them."""
+
 
 class AlertStore(Protocol):
     """Alerts and their deliveries: raised by routing, delivered by alerting, read by reports."""
@@ -270,7 +299,8 @@ class Index(PostStore, AlertStore, DeadLetterStore, DocumentStore, Protocol):
 
     def erase_author(self, handle: str) -> Erased:
         """A data-subject request: delete a person's posts (with their corrections), the alerts
-        quoting them and those alerts' deliveries, and the dead letters whose payload names the
+        quoting them (about their post, or a spike naming them: `spike_names_author`) and those
+        alerts' deliveries, and the dead letters whose payload names the
         handle; then make the deleted bytes unreadable (SQLite ``secure_delete``, a full-text
         merge and a WAL checkpoint; Elasticsearch expunges the deleted documents)."""
 
@@ -316,6 +346,54 @@ def keep_persons_work(
             post = post.model_copy(update={"case": case})
         written.append(post)
     return written
+
+
+# -- engagement ------------------------------------------------------------------------------
+
+MIN_RATE_HOURS = 1.0
+"""A post's age is counted as at least this many hours in its `share_rate`: a post read minutes
+after it was written would otherwise look explosive with two reposts."""
+
+
+def shares(post: Post) -> int | None:
+    """Reposts plus quotes at the last read: how far a post spread (likes and views travel with
+    it but do not carry it further). None when the platform gave neither count."""
+    engagement = post.engagement
+    if engagement is None or (engagement.reposts is None and engagement.quotes is None):
+        return None
+    return (engagement.reposts or 0) + (engagement.quotes or 0)
+
+
+def share_rate(post: Post) -> float | None:
+    """The post's velocity: `shares` per hour between its writing and the last read of its
+    counts (``read_at``), the hours at least `MIN_RATE_HOURS`. None without `shares`.
+
+    Both adapters order by this same rate (SQLite from the stored record, Elasticsearch from a
+    field written beside it) and callers take the value from the record with this function.
+    """
+    count = shares(post)
+    if count is None or post.engagement is None:
+        return None
+    hours = (post.engagement.read_at - post.created_at).total_seconds() / 3600
+    return count / max(MIN_RATE_HOURS, hours)
+
+
+def nearest_rank(count: int, quantile: float) -> int:
+    """The 1-based rank (ascending) of the `quantile` of `count` values by the nearest-rank
+    method: the smallest value with at least that share of the values at or below it."""
+    if count <= 0:
+        return 0
+    # a hair below, so 0.95 * 20 (18.999... or 19.000...01 in floats) is rank 19 either way
+    return min(count, max(1, math.ceil(quantile * count - 1e-9)))
+
+
+@dataclass(frozen=True)
+class ShareRates:
+    """An account's usual spread (`PostStore.share_rates`): ``posts`` with a rate, and the
+    rate at the asked quantile (None when there are none)."""
+
+    posts: int
+    rate: float | None = None
 
 
 def check_post_query(query: PostQuery, *, counting: bool = False) -> None:

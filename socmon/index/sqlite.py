@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from socmon.index.port import (
+    MIN_RATE_HOURS,
     NO_VALUE,
     UNASSIGNED,
     BulkResult,
@@ -32,14 +33,18 @@ from socmon.index.port import (
     PostQuery,
     PostSort,
     SearchTerms,
+    ShareRates,
     Stats,
     author_handle,
     check_dimensions,
     check_post_query,
     keep_persons_work,
     names_handle,
+    nearest_rank,
     query_departments,
     search_terms,
+    share_rate,
+    spike_names_author,
 )
 from socmon.records import (
     OPEN_STATUSES,
@@ -50,6 +55,7 @@ from socmon.records import (
     DeadLetter,
     Delivery,
     EnrichedPost,
+    Platform,
     R,
     RecordError,
     parse_record,
@@ -495,6 +501,47 @@ class SqliteIndex:
             rows = conn.execute(sql, params).fetchall()
         return {tuple(row[:-1]): row[-1] for row in rows if row[-1]}
 
+    def engaged_posts(self, since: datetime, min_shares: int, limit: int) -> list[EnrichedPost]:
+        """Fastest spreading first; shares and rates from each post's stored record."""
+        sql = _RATED_POSTS.format(where="WHERE posts.created_at >= :since")
+        sql += " SELECT record FROM rated WHERE shares >= :min_shares"
+        sql += " ORDER BY rate DESC, key LIMIT :limit"
+        params = {
+            "floor": MIN_RATE_HOURS,
+            "since": _micros(since, "since"),
+            "min_shares": min_shares,
+            "limit": max(0, limit),
+        }
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [parse_record(EnrichedPost, row[0]) for row in rows]
+
+    def share_rates(
+        self, platform: Platform, account: str, since: datetime, until: datetime, quantile: float
+    ) -> ShareRates:
+        """A count, then the one row at the quantile's rank (by rate, ties by key)."""
+        where = (
+            "WHERE posts.platform = :platform AND posts.account = :account"
+            " AND posts.created_at >= :since AND posts.created_at < :until"
+        )
+        rated = _RATED_POSTS.format(where=where)
+        params: dict[str, Any] = {
+            "floor": MIN_RATE_HOURS,
+            "platform": platform,
+            "account": account,
+            "since": _micros(since, "since"),
+            "until": _micros(until, "until"),
+        }
+        with self._read() as conn:
+            count = conn.execute(rated + " SELECT COUNT(*) FROM rated", params).fetchone()[0]
+            if not count:
+                return ShareRates(posts=0)
+            row = conn.execute(
+                rated + " SELECT record FROM rated ORDER BY rate, key LIMIT 1 OFFSET :skip",
+                {**params, "skip": nearest_rank(count, quantile) - 1},
+            ).fetchone()
+        return ShareRates(posts=count, rate=share_rate(parse_record(EnrichedPost, row[0]).post))
+
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         rows = [
             {
@@ -707,6 +754,19 @@ class SqliteIndex:
                     "SELECT alert_id FROM alerts WHERE post_author_handle = ?", (wanted,)
                 )
             ]
+            # spikes name the authors of their top posts (a few alerts a week: read them all)
+            alert_ids += [
+                alert.alert_id
+                for alert in (
+                    parse_record(Alert, record)
+                    for (record,) in conn.execute(
+                        "SELECT record FROM alerts WHERE kind = 'spike'"
+                        " AND (post_author_handle IS NULL OR post_author_handle != ?)",
+                        (wanted,),
+                    )
+                )
+                if spike_names_author(alert, wanted)
+            ]
             # a LIKE (ASCII case-insensitive) narrows the dead letters, the word match decides
             letters = [
                 key
@@ -760,7 +820,30 @@ _DIMENSION_SQL: dict[str, str] = {
     "week": "date(posts.created_at / 1000000, 'unixepoch', '-6 days', 'weekday 1')",
     "month": "strftime('%Y-%m', posts.created_at / 1000000, 'unixepoch')",
     "status": f"COALESCE(posts.case_status, '{NO_VALUE}')",
+    "hour": "strftime('%Y-%m-%dT%H', posts.created_at / 1000000, 'unixepoch')",
 }
+
+# The posts with engagement counts, their `shares` and `share_rate` worked out from the record
+# (no column of their own: the JSON functions read the few posts of a window, which the
+# `created_at` and `account` indexes find). `{where}` narrows the posts first; the rate takes
+# the `MIN_RATE_HOURS` floor as the first parameter.
+_RATED_POSTS = """
+    WITH engaged AS (
+        SELECT posts.key AS key, posts.record AS record, posts.created_at AS created_at,
+               json_extract(posts.record, '$.post.engagement.reposts') AS reposts,
+               json_extract(posts.record, '$.post.engagement.quotes') AS quotes,
+               json_extract(posts.record, '$.post.engagement.read_at') AS read_at
+        FROM posts {where}
+    ),
+    rated AS (
+        SELECT key, record, COALESCE(reposts, 0) + COALESCE(quotes, 0) AS shares,
+               (COALESCE(reposts, 0) + COALESCE(quotes, 0)) / MAX(
+                   :floor,
+                   (julianday(read_at) - julianday(created_at / 1000000.0, 'unixepoch')) * 24.0
+               ) AS rate
+        FROM engaged WHERE reposts IS NOT NULL OR quotes IS NOT NULL
+    )
+"""
 
 # Each sort as an ORDER BY: a column A to Z (a post without a value last, as Elasticsearch's
 # default), then newest first, then by key, so that every order is total and pages are stable.

@@ -34,10 +34,11 @@ K8S = DEPLOY / "k8s"
 
 # The Debian package that ships each tool (.ci/run installs them).
 TOOL_PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
-SOCMON_SERVICES = {"index-setup", "worker", "ingest", "alerting", "dashboard"}
+SOCMON_SERVICES = {"index-setup", "worker", "ingest", "alerting", "dashboard", "webhooks"}
 # The long-running socmon processes that serve /metrics on metrics.port.
 METRICS_SERVICES = {"worker", "ingest", "alerting"}
 DASHBOARD_PORT = 8050  # inside the container; the command sets it
+WEBHOOKS_PORT = 8090  # the same for the webhook receiver
 # The one variable (deploy/.env) that alert links are built from, and where socmon reads it.
 PUBLIC_URL_VARIABLE = "DASHBOARD_PUBLIC_URL"
 DASHBOARD_URL_ENV = "SOCMON_ORGANISATION__DASHBOARD_URL"
@@ -192,6 +193,7 @@ def test_prometheus_scrapes_the_socmon_processes_on_the_metrics_port() -> None:
     assert targets["socmon-worker"] == {("worker", port)}
     assert targets["socmon-ingest"] == {("ingest", port)}
     assert targets["socmon-alerting"] == {("alerting", port)}
+    assert targets["socmon-webhooks"] == {("webhooks", port)}
     assert "prometheus" in targets
     assert config["rule_files"] == ["rules.yml"]
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
@@ -399,6 +401,7 @@ def test_k8s_deployments_have_the_intended_replicas(manifests: list[dict[str, An
         "socmon-ingest": 1,
         "socmon-alerting": 1,
         "socmon-dashboard": 1,
+        "socmon-webhooks": 2,
     }
     # A ReadWriteOnce volume: the old pod must be gone before the new one mounts it.
     for name in ("socmon-ingest", "socmon-alerting"):
@@ -420,7 +423,7 @@ def test_k8s_pods_reference_only_defined_config_and_secrets(
     secrets = _by_kind(manifests, "Secret")
     claims = set(_by_kind(manifests, "PersistentVolumeClaim"))
     workloads = [m for m in manifests if m["kind"] in {"Deployment", "Job"}]
-    assert len(workloads) == 5
+    assert len(workloads) == 6
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         for volume in pod.get("volumes", []):
@@ -586,7 +589,7 @@ def test_every_k8s_container_has_liveness_and_readiness_probes(
 ) -> None:
     metrics_port = load_settings(CONFIG_EXAMPLE).metrics.port
     containers = _containers(manifests)
-    assert len(containers) == 4
+    assert len(containers) == 5
     for name, container in containers:
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         for probe in ("livenessProbe", "readinessProbe"):
@@ -594,6 +597,8 @@ def test_every_k8s_container_has_liveness_and_readiness_probes(
             port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
             if name.startswith("socmon-dashboard/"):
                 assert (get["path"], port) == ("/healthz", DASHBOARD_PORT), name
+            elif name.startswith("socmon-webhooks/"):
+                assert (get["path"], port) == ("/healthz", WEBHOOKS_PORT), name
             else:
                 assert (get["path"], port) == ("/metrics", metrics_port), name
     # The one-shot Job has no endpoint to ask: it runs to completion and is not probed.
@@ -620,6 +625,9 @@ def test_every_optional_credential_is_an_optional_secret_reference(
         connectors.facebook.page_access_token,
         connectors.bluesky.app_password,
         connectors.mastodon.access_token,
+        connectors.webhooks.meta_app_secret,
+        connectors.webhooks.meta_verify_token,
+        connectors.webhooks.x_consumer_secret,
         alerting.smtp.password,
         alerting.teams.webhook_url,
         alerting.slack.webhook_url,
@@ -777,3 +785,75 @@ def test_the_erasure_key_reaches_every_process_that_erases_or_suppresses(
         assert not refs["SOCMON_DASHBOARD__ERASURE_KEY"].get("optional"), name
     init = "\n".join(compose["services"]["kafka-init"]["command"])
     assert 'retention.ms="$$RETENTION_MS"' in init
+
+
+# --- The webhook receiver (push from Meta and X) -------------------------------------------
+
+WEBHOOK_SECRETS = {
+    "SOCMON_CONNECTORS__WEBHOOKS__META_APP_SECRET": "meta-app-secret",
+    "SOCMON_CONNECTORS__WEBHOOKS__META_VERIFY_TOKEN": "meta-verify-token",
+    "SOCMON_CONNECTORS__WEBHOOKS__X_CONSUMER_SECRET": "x-consumer-secret",
+}
+
+
+def test_compose_runs_the_webhook_receiver_on_localhost_only_with_its_profile(
+    compose: dict[str, Any],
+) -> None:
+    webhooks = compose["services"]["webhooks"]
+    # Without a platform secret it refuses to start: it must not crash-loop in the default stack.
+    assert webhooks["profiles"] == ["webhooks"]
+    assert [name for name, svc in compose["services"].items() if svc.get("profiles")] == [
+        "webhooks"
+    ]
+    command = webhooks["command"]
+    assert command[0] == "webhooks"
+    assert _option(command, "--host") == "0.0.0.0"
+    assert int(_option(command, "--port")) == WEBHOOKS_PORT
+    assert webhooks["ports"] == [f"127.0.0.1:${{WEBHOOKS_PORT:-{WEBHOOKS_PORT}}}:{WEBHOOKS_PORT}"]
+    assert f"http://127.0.0.1:{WEBHOOKS_PORT}/healthz" in " ".join(webhooks["healthcheck"]["test"])
+    env = _environment(webhooks)
+    for variable in WEBHOOK_SECRETS:
+        assert ENV_REFERENCE.match(env[variable]), variable
+        assert env[variable].endswith(":-}"), f"{variable} is optional (one platform is enough)"
+    # Instagram mentions are read with the page token.
+    assert env["SOCMON_CONNECTORS__FACEBOOK__PAGE_ACCESS_TOKEN"].startswith(
+        "${FACEBOOK_PAGE_ACCESS_TOKEN"
+    )
+    example = ENV_EXAMPLE.read_text(encoding="utf-8")
+    assert "#COMPOSE_PROFILES=webhooks" in example.splitlines()
+
+
+def test_k8s_runs_the_webhook_receiver_behind_a_service_with_optional_secrets(
+    manifests: list[dict[str, Any]],
+) -> None:
+    deployment = _by_kind(manifests, "Deployment")["socmon-webhooks"]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["args"][0] == "webhooks"
+    port = int(_option(container["args"], "--port"))
+    assert port == WEBHOOKS_PORT
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    service = _by_kind(manifests, "Service")["socmon-webhooks"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert [ports[p["targetPort"]] for p in service["spec"]["ports"]] == [WEBHOOKS_PORT]
+    refs = _env_refs(container, "secretKeyRef")
+    for variable, key in WEBHOOK_SECRETS.items():
+        assert refs[variable] == {"name": "socmon-secrets", "key": key, "optional": True}
+    # Prometheus scrapes its metrics port like the other processes.
+    annotations = pod["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"]
+
+
+def test_the_readme_registers_the_paths_the_receiver_serves() -> None:
+    from ingest.webhooks.app import META_PATH, X_PATH
+
+    text = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Receiving webhooks", 1)[1].split("\n## ", 1)[0]
+    for path in (META_PATH, X_PATH):
+        assert f"https://hooks.trust.nhs.example{path}" in section, path
+    # A reverse proxy snippet of each kind, forwarding to the port compose publishes.
+    assert "reverse_proxy 127.0.0.1:8090" in section
+    assert "proxy_pass http://127.0.0.1:8090;" in section
+    for field in ("`feed`", "`comments`", "`mentions`", "post.mention.create", "post.reply.create"):
+        assert field in section, field
+    assert "Polling stays on as the fallback" in section

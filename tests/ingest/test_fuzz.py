@@ -1,5 +1,6 @@
 """No input line or API item crashes ingest (property-based, hypothesis): whatever arrives
-becomes a post or a dead letter with a reason, and the rest goes on."""
+becomes a post or a dead letter with a reason, and the rest goes on; and whatever a count holds,
+the post is kept (a malformed count is None)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.connectors.facebook import FacebookPagePosts, GraphItem
+from ingest.connectors.bluesky import SearchSource as BlueskySearch
+from ingest.connectors.common import MAX_COUNT
+from ingest.connectors.facebook import FacebookPagePosts, GraphItem, InstagramMedia
 from ingest.connectors.replay import parse_replay_line
 from ingest.connectors.twitter import Tweet, TwitterMentions, _Includes
-from socmon.records import DeadLetter, Post
+from socmon.records import DeadLetter, Engagement, Post
+from tests.ingest.connectors import fixture
 from tests.ingest.connectors.test_bluesky import sources as bluesky_sources
-from tests.ingest.connectors.test_facebook import PAGE, make_client
+from tests.ingest.connectors.test_facebook import IG_USER, PAGE, make_client
 from tests.ingest.connectors.test_mastodon import sources as mastodon_sources
 from tests.ingest.connectors.test_twitter import OFFICIAL_ID, make_api
 
@@ -194,3 +198,103 @@ def test_the_recorded_items_the_fuzzing_starts_from_are_posts() -> None:
     for name, raw in BLUESKY_KINDS.items():
         source = BLUESKY[name]
         assert isinstance(source._normalise(source._read(0, raw), 0), Post), name
+
+
+# -- engagement: any value where a count belongs keeps the post ------------------------------------
+
+# any JSON, and whole numbers around the edges of a count (negative, zero, too large)
+COUNT = JSON | st.integers(min_value=-5, max_value=MAX_COUNT + 5) | st.just(MAX_COUNT + 1)
+COUNTS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _count(value: Any) -> int | None:
+    """What a count should become: itself when it is one, else None."""
+    good = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    return value if good else None
+
+
+def _counts(post: Post | DeadLetter | None) -> tuple[int | None, ...]:
+    assert isinstance(post, Post), post
+    engagement = post.engagement or Engagement()
+    e = engagement
+    return (e.likes, e.reposts, e.replies, e.quotes, e.views)
+
+
+TWEETS = fixture("twitter", "mentions_new.json")
+X_METRICS = ["like_count", "retweet_count", "reply_count", "quote_count", "impression_count"]
+
+
+@COUNTS
+@given(st.dictionaries(st.sampled_from(X_METRICS), COUNT, max_size=5))
+def test_any_count_of_a_tweet_keeps_the_post(metrics: dict[str, Any]) -> None:
+    raw = TWEETS["data"][0] | {"public_metrics": metrics}
+    post = TWITTER._normalise(Tweet(raw, _Includes.of(TWEETS)), 0)
+    assert _counts(post) == tuple(_count(metrics.get(name)) for name in X_METRICS)
+
+
+MASTODON_COUNTS = ["favourites_count", "reblogs_count", "replies_count", "quotes_count"]
+
+
+@COUNTS
+@given(st.dictionaries(st.sampled_from(MASTODON_COUNTS), COUNT, max_size=4))
+def test_any_count_of_a_mastodon_status_keeps_the_post(changes: dict[str, Any]) -> None:
+    status = MASTODON_STATUS | changes
+    post = MASTODON["mastodon:posts:NorthbrookNHS@mastodon.test"]._normalise(status, 0)
+    assert _counts(post) == (*(_count(status.get(name)) for name in MASTODON_COUNTS), None)
+
+
+BLUESKY_COUNTS = ["likeCount", "repostCount", "replyCount", "quoteCount"]
+
+
+@COUNTS
+@given(st.dictionaries(st.sampled_from([*BLUESKY_COUNTS, "bookmarkCount"]), COUNT, max_size=5))
+def test_any_count_of_a_bluesky_post_keeps_the_post(changes: dict[str, Any]) -> None:
+    source = BLUESKY["bluesky:search:Northbrook Hospital"]
+    assert isinstance(source, BlueskySearch)
+    raw = BLUESKY_POST | changes
+    post = source._normalise(source._read(0, raw), 0)
+    assert _counts(post) == (*(_count(raw.get(name)) for name in BLUESKY_COUNTS), None)
+
+
+GRAPH_POST = fixture("facebook", "page_posts_page1.json")["data"][0]
+GRAPH_EDGE = st.fixed_dictionaries({"summary": st.fixed_dictionaries({"total_count": COUNT})})
+
+
+@COUNTS
+@given(
+    st.dictionaries(
+        st.sampled_from(["reactions", "comments", "shares"]),
+        GRAPH_EDGE | st.fixed_dictionaries({"count": COUNT}) | JSON,
+        max_size=3,
+    )
+)
+def test_any_count_of_a_page_post_keeps_the_post(changes: dict[str, Any]) -> None:
+    raw = GRAPH_POST | changes
+    item = GraphItem(raw, "official_post", created=datetime(2026, 11, 20, tzinfo=UTC))
+    likes, _, replies, quotes, views = _counts(FACEBOOK._normalise(item, 0))
+    assert (likes, replies) == (_total(raw.get("reactions")), _total(raw.get("comments")))
+    assert (quotes, views) == (None, None)
+
+
+def _total(edge: Any) -> int | None:
+    summary = edge.get("summary") if isinstance(edge, dict) else None
+    return _count(summary.get("total_count")) if isinstance(summary, dict) else None
+
+
+INSTAGRAM = InstagramMedia(make_client(), "northbrookhospitals", IG_USER, "media")
+IG_MEDIA = fixture("facebook", "ig_media.json")["data"][0]
+
+
+@COUNTS
+@given(st.dictionaries(st.sampled_from(["like_count", "comments_count"]), COUNT, max_size=2))
+def test_any_count_of_instagram_media_keeps_the_post(changes: dict[str, Any]) -> None:
+    raw = IG_MEDIA | changes
+    item = GraphItem(raw, "official_post", created=datetime(2026, 11, 20, tzinfo=UTC))
+    post = INSTAGRAM._normalise(item, 0)
+    assert _counts(post) == (
+        _count(raw.get("like_count")),
+        None,
+        _count(raw.get("comments_count")),
+        None,
+        None,
+    )

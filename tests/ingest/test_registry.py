@@ -79,6 +79,7 @@ def test_twitter_gives_mentions_and_posts_per_active_account_and_one_source_per_
         "twitter:posts:NorthbrookMaternity",
         "twitter:search:Northbrook hospital",
         "twitter:search:#StAidans",
+        "twitter:engagement",
     ]
     assert not any(n.problem for n in notices)
     assert all(TWITTER_TOKEN not in n.text for n in notices)
@@ -106,6 +107,8 @@ def test_facebook_pages_and_instagram_accounts_need_a_platform_id_and_say_where_
         "instagram:media:northbrookhospitals",
         "instagram:comments:northbrookhospitals",
         "instagram:mentions:northbrookhospitals",
+        "facebook:engagement",
+        "instagram:engagement",
     ]
     problems = [n.text for n in notices if n.problem]
     assert len(problems) == 2
@@ -196,6 +199,7 @@ def test_connectors_check_tells_per_source_what_works_and_fails_without_printing
     assert "GET /2/users/:id/tweets: NOT allowed" in out
     assert "FAIL  facebook: account 'NorthbrookHospitals' has no platform_id" in out
     assert "no active facebook or instagram account with a platform_id" in out
-    assert "2 source(s) checked, 3 failing" in out
+    assert "ok    twitter:engagement: reads the posts of the last 48 h again every 15 min" in out
+    assert "3 source(s) checked, 3 failing" in out
     assert TWITTER_TOKEN not in out
     assert PAGE_TOKEN not in out

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, Connector, Fetched, RateLimited, SourceUnavailable
 from ingest.connectors.replay import ReplayConnector, parse_replay_line
+from ingest.push.source import PushSource, Received
 from ingest.runner import IngestRunner
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
@@ -209,3 +210,59 @@ def test_a_source_with_more_to_read_is_polled_again_at_once(kafka_settings, tmp_
         )
         == 20.0
     )
+
+
+class ScriptedPush(PushSource):
+    """A push source that delivers `count` posts on its one connection, then stays quiet."""
+
+    def __init__(self, name: str, count: int) -> None:
+        self.name = name
+        self.count = count
+        self.closed_connections = 0
+
+    def receive(self, checkpoint, stop):
+        try:
+            for n in range(1, self.count + 1):
+                line = json.dumps(GOOD | {"id": f"{self.name}-{n}"})
+                yield Received(parse_replay_line(line, "push:1"), checkpoint=str(n))
+            while not stop.wait(self.tick):
+                yield None
+        finally:
+            self.closed_connections += 1
+
+
+def test_push_sources_run_beside_the_polled_ones_and_outlive_a_refused_one(
+    kafka_settings, tmp_path
+):
+    ensure_topics(kafka_settings)
+    denied = ScriptedSource("denied", raise_(AccessDenied("401: the bearer token was refused")))
+    push = ScriptedPush("pushed", 3)
+    registry = CollectorRegistry()
+    runner = IngestRunner(
+        [denied],
+        make_producer(kafka_settings.bootstrap_servers),
+        kafka_settings.topics,
+        CheckpointStore(tmp_path / "cp.json"),
+        Metrics.create(registry),
+        push=[push],
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run_forever, args=(stop, 60.0))
+    thread.start()
+    raw = read_topic(kafka_settings.bootstrap_servers, kafka_settings.topics.posts_raw, 3)
+    # The only polled source was refused, yet the runner goes on while a push source runs.
+    assert thread.is_alive()
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    runner.close()
+
+    assert sorted(parse_record(Post, r.value).post_id for r in raw) == [
+        "pushed-1",
+        "pushed-2",
+        "pushed-3",
+    ]
+    assert (denied.polls, push.closed_connections) == (1, 1)
+    assert CheckpointStore(tmp_path / "cp.json").get("pushed") == "3"
+    fetched = registry.get_sample_value("socmon_connector_fetched_total", {"source": "pushed"})
+    assert fetched == 3.0

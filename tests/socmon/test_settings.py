@@ -95,3 +95,15 @@ def test_an_empty_environment_variable_counts_as_not_set(monkeypatch):
     settings = load_settings(None)
     assert settings.dashboard.session_secret is None
     assert settings.metrics.port == load_settings(None, metrics={}).metrics.port
+
+
+def test_the_embedded_workers_default_to_the_cores_and_never_exceed_the_partitions():
+    import os
+
+    from socmon.settings import EmbeddedSettings
+
+    cores = len(os.sched_getaffinity(0))
+    assert EmbeddedSettings().worker_count(partitions=256) == cores
+    assert EmbeddedSettings().worker_count(partitions=1) == 1
+    assert EmbeddedSettings(workers=8).worker_count(partitions=4) == 4
+    assert EmbeddedSettings(workers=2).worker_count(partitions=4) == 2

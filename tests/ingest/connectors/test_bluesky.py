@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, Connector, Fetched, RateLimited, SourceUnavailable
 from ingest.connectors.bluesky import (
     AuthorFeedSource,
+    BlueskyEngagement,
     BlueskySession,
     NotificationsSource,
     RetryPolicy,
@@ -31,11 +32,12 @@ from ingest.connectors.bluesky import (
     build_sources,
     from_settings,
 )
+from ingest.connectors.common import RefreshSchedule
 from ingest.runner import IngestRunner
 from socmon.config.governance import OfficialAccount
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
-from socmon.records import DeadLetter, Post, parse_record
+from socmon.records import DeadLetter, Engagement, Post, parse_record, utcnow
 from socmon.settings import Settings
 from tests.broker import read_topic
 
@@ -95,9 +97,19 @@ def make_session(handle: str = OFFICIAL, attempts: int = 3) -> BlueskySession:
     return BlueskySession(SERVICE, handle, SecretStr(APP_PASSWORD), retry=retry)
 
 
-def sources(max_pages: int = 10, page_size: int = 50, queries=(QUERY,)) -> dict[str, Connector]:
+def sources(
+    max_pages: int = 10,
+    page_size: int = 50,
+    queries=(QUERY,),
+    refresh: RefreshSchedule | None = None,
+) -> dict[str, Connector]:
     built = build_sources(
-        make_session(), ACCOUNTS, list(queries), page_size=page_size, max_pages=max_pages
+        make_session(),
+        ACCOUNTS,
+        list(queries),
+        page_size=page_size,
+        max_pages=max_pages,
+        refresh=refresh,
     )
     return {c.name: c for c in built}
 
@@ -462,8 +474,129 @@ def test_from_settings_builds_a_connector_per_source():
             enabled=True, handle=OFFICIAL, app_password=APP_PASSWORD, search_queries=[QUERY]
         )
     )
-    assert len({c.name for c in built}) == len(built) == 5
+    assert len({c.name for c in built}) == len(built) == 6
     assert f"bluesky:search:{QUERY}" in {c.name for c in built}
+    assert built[-1].name == "bluesky:engagement"
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+REFRESH_TIME = datetime(2026, 10, 4, 12, 0, tzinfo=UTC)  # the day after the fixtures' posts
+
+
+def counts(engagement: Engagement | None) -> tuple[int | None, ...]:
+    """(likes, reposts, replies, quotes, views)."""
+    assert engagement is not None
+    e = engagement
+    return (e.likes, e.reposts, e.replies, e.quotes, e.views)
+
+
+def test_post_view_counts_land_in_the_post_and_bluesky_counts_no_views(api):
+    pages = {None: "author_feed_page1.json", "f1": "author_feed_empty.json"}
+    api.get(xrpc("app.bsky.feed.getAuthorFeed")).mock(side_effect=paged(pages))
+    before = utcnow()
+    announcement, reply = sources()[f"bluesky:posts:{OFFICIAL}"].poll(FLOOR).posts
+    assert counts(announcement.engagement) == (30, 12, 4, 1, None)
+    assert announcement.engagement is not None
+    assert before <= announcement.engagement.read_at <= utcnow()
+    assert reply.engagement is None  # its view came without counts
+
+
+def test_a_malformed_count_loses_that_count_and_not_the_post(api):
+    body = json.loads((FIXTURES / "search_page1.json").read_bytes())
+    body["posts"][0] |= {"likeCount": "11", "repostCount": -2, "bookmarkCount": 1.5}
+    api.get(xrpc("app.bsky.feed.searchPosts")).mock(return_value=httpx.Response(200, json=body))
+    fetched = search().poll(None)
+    carys = by_author(fetched.posts)["carys.bsky.social"]
+    assert counts(carys.engagement) == (None, None, 0, 0, None)
+    assert [r.origin for r in fetched.rejects if "carys" in r.origin] == []
+
+
+def test_notifications_carry_no_counts(api):
+    pages = {
+        None: "notifications_page1.json",
+        "2026-10-03T12:00:00.000Z": "notifications_empty.json",
+    }
+    api.get(xrpc("app.bsky.notification.listNotifications")).mock(side_effect=paged(pages))
+    fetched = sources()[f"bluesky:mentions:{OFFICIAL}"].poll(FLOOR)
+    assert fetched.posts
+    assert {p.engagement for p in fetched.posts} == {None}
+
+
+class Clock:
+    """A settable "now" for the refresh schedule."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def refresh_of(built: dict[str, Connector], clock: Clock) -> BlueskyEngagement:
+    refresh = built["bluesky:engagement"]
+    assert isinstance(refresh, BlueskyEngagement)
+    refresh.clock = clock
+    return refresh
+
+
+def test_the_refresh_returns_the_official_posts_of_the_window_when_due_and_not_before(api):
+    feed = api.get(xrpc("app.bsky.feed.getAuthorFeed")).mock(
+        return_value=recorded("author_feed_refresh.json")
+    )
+    clock = Clock(REFRESH_TIME)
+    refresh = refresh_of(sources(refresh=RefreshSchedule()), clock)
+    assert refresh.timelines == [f"bluesky:posts:{OFFICIAL}", f"bluesky:posts:{MATERNITY}"]
+
+    first = refresh.poll(None)
+    # Per account: one page. Its repost (of an old post, reposted within the window) is skipped;
+    # its last post is older than the 48 hours, so the next page ("f2") is not read.
+    assert [c.request.url.params["actor"] for c in feed.calls] == [
+        OFFICIAL,
+        "did:plc:nbmaternity0000000000001",
+    ]
+    assert all("cursor" not in c.request.url.params for c in feed.calls)
+    assert [p.post_id.rsplit("/", 1)[-1] for p in first.posts] == ["3m2coff1cl2aa"] * 2
+    post = first.posts[0]
+    assert (post.kind, post.source) == ("official_post", f"bluesky:posts:{OFFICIAL}")
+    assert counts(post.engagement) == (88, 40, 9, 3, None)  # was read with 30 likes
+
+    clock.now += timedelta(minutes=10)
+    early = refresh.poll(first.checkpoint)
+    assert (early.posts, early.checkpoint) == ([], first.checkpoint)
+    assert len(feed.calls) == 2
+
+    clock.now += timedelta(minutes=5)
+    assert len(refresh.poll(early.checkpoint).posts) == 2
+    assert len(feed.calls) == 4
+
+
+def test_the_refresh_window_is_the_configured_one(api):
+    api.get(xrpc("app.bsky.feed.getAuthorFeed")).mock(
+        return_value=recorded("author_feed_refresh.json")
+    )
+    # 20 hours back from 2026-10-04T12:00 is after the announcement (2026-10-03T09:00)
+    schedule = RefreshSchedule(window=timedelta(hours=20))
+    refresh = refresh_of(sources(refresh=schedule), Clock(REFRESH_TIME))
+    assert refresh.poll(None).posts == []
+
+
+def test_a_high_engagement_search_hit_is_refreshed_by_uri(api):
+    api.get(xrpc("app.bsky.feed.searchPosts")).mock(return_value=recorded("search_hot.json"))
+    api.get(xrpc("app.bsky.feed.getAuthorFeed")).mock(
+        return_value=recorded("author_feed_empty.json")
+    )
+    lookup = api.get(xrpc("app.bsky.feed.getPosts")).mock(return_value=recorded("get_posts.json"))
+    built = sources(refresh=RefreshSchedule())
+    refresh = refresh_of(built, Clock(REFRESH_TIME))
+    [hit] = built[f"bluesky:search:{QUERY}"].poll(None).posts
+    assert counts(hit.engagement)[:2] == (240, 61)
+
+    fetched = refresh.poll(None)
+    assert lookup.calls[0].request.url.params.get_list("uris") == [hit.post_id]
+    [post] = fetched.posts
+    assert (post.key, post.kind, post.source) == (hit.key, "mention", f"bluesky:search:{QUERY}")
+    assert counts(post.engagement) == (410, 97, 52, 12, None)
 
 
 def test_a_restart_produces_exactly_the_new_posts(api, kafka_settings, tmp_path):

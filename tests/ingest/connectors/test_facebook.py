@@ -1,10 +1,11 @@
 """Facebook Page and Instagram connectors: facebook-sdk against recorded Graph API responses
 (the configured version in every URL, paging, kinds, dead letters, error codes, usage headers,
-retries), and a restart on the real broker."""
+retries, engagement counts and their refresh), and a restart on the real broker."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import facebook
@@ -16,22 +17,27 @@ from responses import matchers
 
 from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, ConnectorError, RateLimited, SourceUnavailable
+from ingest.connectors.common import RefreshSchedule
 from ingest.connectors.facebook import (
     FacebookComments,
     FacebookPagePosts,
     FacebookTagged,
     FacebookVisitorPosts,
     GraphClient,
+    GraphEngagement,
+    GraphItem,
     InstagramComments,
     InstagramMedia,
     InstagramMentions,
+    facebook_sources,
+    graph_engagement,
     make_graph_api,
 )
 from ingest.runner import IngestRunner
 from socmon.config.connectors import GRAPH_API_VERSION, FacebookSettings
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
-from socmon.records import Post, parse_record
+from socmon.records import Engagement, Post, parse_record, utcnow
 from tests.broker import read_topic
 from tests.ingest.connectors import fixture, lacks
 
@@ -92,7 +98,7 @@ def test_the_sdk_itself_refuses_current_versions_which_is_why_the_version_is_set
 
 
 def test_the_default_version_is_a_current_one():
-    assert FacebookSettings().graph_api_version == GRAPH_API_VERSION == "v26.0"
+    assert FacebookSettings().graph_api_version == GRAPH_API_VERSION == "v27.0"
 
 
 @pytest.mark.parametrize("version", ["v26.0", "v24.0"])
@@ -227,7 +233,10 @@ def test_instagram_media_comments_replies_and_tags():
         json=fixture("facebook", "ig_media.json"),
         match=[
             matchers.query_param_matcher(
-                {"fields": "id,caption,media_type,media_url,permalink,timestamp,username"},
+                {
+                    "fields": "id,caption,media_type,media_url,permalink,timestamp,username,"
+                    "like_count,comments_count"
+                },
                 strict_match=False,
             )
         ],
@@ -402,6 +411,167 @@ def test_check_reports_the_edge_and_whether_the_token_allows_it():
     assert (ok.ok, ok.endpoints) == (True, {"GET /{page-id}/posts": True})
     assert (refused.ok, refused.endpoints) == (False, {"GET /{page-id}/visitor_posts": False})
     assert TOKEN not in refused.detail
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+REFRESH_TIME = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # two days after the fixtures' posts
+
+
+def counts(engagement: Engagement | None) -> tuple[int | None, ...]:
+    """(likes, reposts, replies, quotes, views)."""
+    assert engagement is not None
+    e = engagement
+    return (e.likes, e.reposts, e.replies, e.quotes, e.views)
+
+
+@responses.activate
+def test_page_post_reactions_shares_and_comments_land_in_the_post():
+    add_page_posts(responses.mock)
+    before = utcnow()
+    fetched = FacebookPagePosts(make_client(), "NorthbrookHospitals", PAGE, "posts").poll(None)
+    by_id = {p.post_id: p for p in fetched.posts}
+    # reactions of every kind are the likes; the Graph API gives no quotes and no views here
+    assert counts(by_id[f"{PAGE}_1002"].engagement) == (57, 4, 9, None, None)
+    # ``shares`` is left out of a post nobody shared
+    assert counts(by_id[f"{PAGE}_1001"].engagement) == (12, 0, 3, None, None)
+    engagement = by_id[f"{PAGE}_1002"].engagement
+    assert engagement is not None
+    assert before <= engagement.read_at <= utcnow()
+    fields = query(responses.calls[0])["fields"][0]
+    assert fields.endswith(
+        ",reactions.limit(0).summary(total_count),comments.limit(0).summary(total_count),shares"
+    )
+
+
+@responses.activate
+def test_instagram_counts_land_in_the_post_and_hidden_likes_are_none():
+    responses.get(graph(f"{IG_USER}/media"), json=fixture("facebook", "ig_media.json"))
+    media = InstagramMedia(make_client(), "northbrookhospitals", IG_USER, "media").poll(None)
+    dog, reel = media.posts
+    assert counts(dog.engagement) == (148, None, 3, None, None)
+    assert counts(reel.engagement) == (None, None, 1, None, None)  # the owner hid its likes
+
+
+@responses.activate
+def test_tagged_posts_and_comments_carry_no_counts():
+    responses.get(graph(f"{PAGE}/tagged"), json=fixture("facebook", "tagged.json"))
+    tagged = FacebookTagged(make_client(), "NorthbrookHospitals", PAGE, "tagged").poll(None)
+    assert [p.engagement for p in tagged.posts] == [None]
+    assert "reactions" not in query(responses.calls[0])["fields"][0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"reactions": {"summary": {"total_count": -5}}}, (None, 4, 9, None, None)),
+        ({"shares": {"count": "4"}, "comments": "9"}, (57, None, None, None, None)),
+        ({"reactions": [], "comments": None, "shares": None}, None),
+    ],
+)
+def test_a_malformed_count_loses_that_count_and_not_the_post(changes, expected):
+    raw = fixture("facebook", "page_posts_page1.json")["data"][0] | changes
+    assert (counts(graph_engagement(raw)) if expected else graph_engagement(raw)) == expected
+    source = FacebookPagePosts(make_client(), "NorthbrookHospitals", PAGE, "posts")
+    created = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    assert isinstance(source._normalise(GraphItem(raw, "official_post", created=created), 0), Post)
+
+
+class Clock:
+    """A settable "now" for the refresh schedule."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def refresh_of(built, platform: str, clock: Clock) -> GraphEngagement:
+    [refresh] = [c for c in built if c.name == f"{platform}:engagement"]
+    assert isinstance(refresh, GraphEngagement)
+    refresh.clock = clock
+    return refresh
+
+
+@responses.activate
+def test_the_refresh_returns_the_pages_recent_posts_when_due_and_not_before():
+    posts = responses.get(
+        graph(f"{PAGE}/posts"), json=fixture("facebook", "page_posts_refresh.json")
+    )
+    built = facebook_sources(make_client().settings, [("NorthbrookHospitals", PAGE)], [])
+    clock = Clock(REFRESH_TIME)
+    refresh = refresh_of(built, "facebook", clock)
+    assert refresh.timelines == ["facebook:posts:NorthbrookHospitals"]
+
+    first = refresh.poll(None)
+    [post] = first.posts
+    assert (post.key, post.kind, post.source) == (
+        f"facebook:{PAGE}_1002",
+        "official_post",
+        "facebook:posts:NorthbrookHospitals",
+    )
+    assert counts(post.engagement) == (91, 7, 15, None, None)  # was read with 57 reactions
+    # the window: the posts created in the 48 hours before the refresh
+    assert query(posts.calls[0])["since"] == [
+        str(int((REFRESH_TIME - timedelta(hours=48)).timestamp()))
+    ]
+
+    clock.now += timedelta(minutes=14, seconds=59)
+    early = refresh.poll(first.checkpoint)
+    assert (early.posts, early.checkpoint, posts.call_count) == ([], first.checkpoint, 1)
+
+    clock.now += timedelta(seconds=1)
+    assert len(refresh.poll(early.checkpoint).posts) == 1
+    assert posts.call_count == 2
+
+
+@responses.activate
+def test_the_refresh_leaves_out_a_post_older_than_the_window():
+    responses.get(graph(f"{PAGE}/posts"), json=fixture("facebook", "page_posts_refresh.json"))
+    schedule = RefreshSchedule(window=timedelta(hours=24))  # the post is 46.5 hours old
+    built = facebook_sources(
+        make_client().settings, [("NorthbrookHospitals", PAGE)], [], refresh=schedule
+    )
+    refresh = refresh_of(built, "facebook", Clock(REFRESH_TIME))
+    assert refresh.poll(None).posts == []
+    since = int(query(responses.calls[0])["since"][0])
+    assert since == int((REFRESH_TIME - timedelta(hours=24)).timestamp())
+
+
+@responses.activate
+def test_a_high_engagement_visitor_post_is_refreshed_by_id():
+    responses.get(
+        graph(f"{PAGE}/visitor_posts"), json=fixture("facebook", "visitor_posts_hot.json")
+    )
+    responses.get(graph(f"{PAGE}/posts"), json=fixture("facebook", "empty_page.json"))
+    lookup = responses.get(graph(""), json=fixture("facebook", "objects_hot.json"))
+    built = facebook_sources(make_client().settings, [("NorthbrookHospitals", PAGE)], [])
+    refresh = refresh_of(built, "facebook", Clock(REFRESH_TIME))
+    [visitors] = [c for c in built if c.name == "facebook:visitor_posts:NorthbrookHospitals"]
+    [hot] = visitors.poll(None).posts
+    assert counts(hot.engagement)[:2] == (320, 55)
+
+    fetched = refresh.poll(None)
+    sent = query(lookup.calls[0])
+    assert sent["ids"] == [f"{PAGE}_3002"]
+    assert "reactions.limit(0).summary(total_count)" in sent["fields"][0]
+    [post] = fetched.posts
+    assert (post.key, post.kind, post.source) == (hot.key, "mention", visitors.name)
+    assert counts(post.engagement) == (402, 70, 66, None, None)
+
+
+def test_facebook_sources_add_a_refresh_per_platform():
+    built = facebook_sources(
+        make_client().settings,
+        [("NorthbrookHospitals", PAGE)],
+        [("northbrookhospitals", IG_USER)],
+    )
+    names = [c.name for c in built]
+    assert names[-2:] == ["facebook:engagement", "instagram:engagement"]
+    assert len(names) == 4 + 3 + 2
+    instagram = refresh_of(built, "instagram", Clock(REFRESH_TIME))
+    assert instagram.timelines == ["instagram:media:northbrookhospitals"]
 
 
 def test_a_restart_produces_exactly_the_new_page_posts(kafka_settings, tmp_path):

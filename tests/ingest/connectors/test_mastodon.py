@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -23,8 +23,10 @@ from pydantic import SecretStr
 
 from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, RateLimited, SourceUnavailable
+from ingest.connectors.common import RefreshSchedule
 from ingest.connectors.mastodon import (
     MastodonApi,
+    MastodonEngagement,
     MentionsSource,
     RetryPolicy,
     SearchSource,
@@ -37,7 +39,7 @@ from ingest.runner import IngestRunner
 from socmon.config.governance import OfficialAccount
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
-from socmon.records import DeadLetter, Post, parse_record
+from socmon.records import DeadLetter, Engagement, Post, parse_record, utcnow
 from socmon.settings import Settings
 from tests.broker import read_topic
 
@@ -135,11 +137,24 @@ def calls_to(mock: responses.RequestsMock, path: str) -> list:
     return [c for c in mock.calls if urlparse(c.request.url).path == path]
 
 
-def sources(page_size: int = 40, max_pages: int = 10, queries=("#Northbrook",), attempts=3):
+def sources(
+    page_size: int = 40,
+    max_pages: int = 10,
+    queries=("#Northbrook",),
+    attempts=3,
+    refresh: RefreshSchedule | None = None,
+):
     client = MastodonApi(
         BASE, SecretStr(TOKEN), retry=RetryPolicy(attempts=attempts, wait_initial=0, wait_max=0)
     )
-    built = build_sources(client, ACCOUNTS, list(queries), page_size=page_size, max_pages=max_pages)
+    built = build_sources(
+        client,
+        ACCOUNTS,
+        list(queries),
+        page_size=page_size,
+        max_pages=max_pages,
+        refresh=refresh,
+    )
     return {c.name: c for c in built}
 
 
@@ -463,7 +478,163 @@ def test_from_settings_builds_a_connector_per_source():
             enabled=True, api_base_url=BASE, access_token=TOKEN, search_queries=["#Northbrook"]
         )
     )
-    assert len({c.name for c in built}) == len(built) == 5
+    assert len({c.name for c in built}) == len(built) == 6
+    assert built[-1].name == "mastodon:engagement"
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+REFRESH_TIME = datetime(2026, 10, 4, 12, 0, tzinfo=UTC)  # the day after the fixtures' statuses
+
+
+def counts(engagement: Engagement | None) -> tuple[int | None, ...]:
+    """(likes, reposts, replies, quotes, views)."""
+    assert engagement is not None
+    e = engagement
+    return (e.likes, e.reposts, e.replies, e.quotes, e.views)
+
+
+def test_status_counts_land_in_the_post_and_what_mastodon_does_not_count_is_none(lookup):
+    route(lookup, STATUSES_PATH, paged(STATUS_PAGES))
+    before = utcnow()
+    posts = {p.post_id: p for p in statuses().poll(None).posts}
+    # favourites, boosts, replies; this 4.3 server has no quote posts, and Mastodon counts no views
+    assert counts(posts["113300000000000010"].engagement) == (30, 12, 4, None, None)
+    assert counts(posts["113300000000000011"].engagement) == (17, 5, 2, None, None)
+    assert counts(posts["113300000000000012"].engagement) == (0, 0, 0, None, None)
+    engagement = posts["113300000000000010"].engagement
+    assert engagement is not None
+    assert before <= engagement.read_at <= utcnow()
+
+
+def test_a_malformed_count_loses_that_count_and_not_the_status(lookup):
+    def broken(_):
+        status, headers, body = recorded("statuses_newest.json")
+        items = json.loads(body)
+        items[0] |= {"favourites_count": -1, "reblogs_count": "lots", "replies_count": 3}
+        return status, headers, json.dumps(items).encode()
+
+    route(lookup, STATUSES_PATH, broken)
+    fetched = statuses().poll(None)
+    assert fetched.rejects == []
+    post = next(p for p in fetched.posts if p.post_id == "113300000000000012")
+    assert counts(post.engagement) == (None, None, 3, None, None)
+
+
+class Clock:
+    """A settable "now" for the refresh schedule."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def refresh_of(built: dict, clock: Clock) -> MastodonEngagement:
+    refresh = built["mastodon:engagement"]
+    assert isinstance(refresh, MastodonEngagement)
+    refresh.clock = clock
+    return refresh
+
+
+def test_the_refresh_returns_the_official_statuses_of_the_window_when_due_and_not_before(lookup):
+    route(lookup, STATUSES_PATH, lambda _: recorded("statuses_refresh.json"))
+    route(
+        lookup,
+        "/api/v1/accounts/110000000000000002/statuses",
+        lambda _: recorded("statuses_empty.json"),
+    )
+    clock = Clock(REFRESH_TIME)
+    refresh = refresh_of(sources(page_size=4, refresh=RefreshSchedule()), clock)
+    assert refresh.timelines == [
+        "mastodon:posts:NorthbrookNHS@mastodon.test",
+        "mastodon:posts:NorthbrookMaternity",
+    ]
+
+    first = refresh.poll(None)
+    # The page is full, but its last status is older than the 48 hours: no older page is read.
+    [call] = calls_to(lookup, STATUSES_PATH)
+    assert "min_id" not in params_of(call)
+    assert "max_id" not in params_of(call)
+    assert sorted(p.post_id for p in first.posts) == [
+        "113300000000000010",
+        "113300000000000011",
+        "113300000000000012",
+    ]
+    assert {(p.kind, p.source) for p in first.posts} == {
+        ("official_post", "mastodon:posts:NorthbrookNHS@mastodon.test")
+    }
+    fresh = {p.post_id: counts(p.engagement) for p in first.posts}
+    assert fresh["113300000000000010"] == (77, 38, 11, None, None)  # was read with 30 likes
+
+    clock.now += timedelta(minutes=14)
+    early = refresh.poll(first.checkpoint)
+    assert (early.posts, early.checkpoint) == ([], first.checkpoint)
+    assert len(calls_to(lookup, STATUSES_PATH)) == 1
+
+    clock.now += timedelta(minutes=1)  # 15 minutes: due
+    assert len(refresh.poll(early.checkpoint).posts) == 3
+    assert len(calls_to(lookup, STATUSES_PATH)) == 2
+
+
+def test_the_refresh_pages_back_with_max_id_until_the_window_ends(lookup):
+    pages = {None: "statuses_newest.json", "113300000000000010": "statuses_after_9.json"}
+
+    def by_max_id(request):
+        return recorded(pages[parse_qs(urlparse(request.url).query).get("max_id", [None])[0]])
+
+    route(lookup, STATUSES_PATH, by_max_id)
+    route(
+        lookup,
+        "/api/v1/accounts/110000000000000002/statuses",
+        lambda _: recorded("statuses_empty.json"),
+    )
+    schedule = RefreshSchedule(window=timedelta(hours=30))  # from 2026-10-03T06:00
+    refresh = refresh_of(sources(page_size=3, refresh=schedule), Clock(REFRESH_TIME))
+    fetched = refresh.poll(None)
+    assert [params_of(c).get("max_id") for c in calls_to(lookup, STATUSES_PATH)] == [
+        None,
+        ["113300000000000010"],
+    ]
+    assert len(fetched.posts) == 3 + 2
+
+
+def test_a_high_engagement_mention_is_refreshed_by_id_while_in_the_window(lookup):
+    route(lookup, "/api/v1/notifications", paged(NOTIFICATION_PAGES))
+    route(lookup, STATUSES_PATH, lambda _: recorded("statuses_empty.json"))
+    route(
+        lookup,
+        "/api/v1/accounts/110000000000000002/statuses",
+        lambda _: recorded("statuses_empty.json"),
+    )
+    route(lookup, "/api/v1/statuses", lambda _: recorded("statuses_by_id.json"))
+    clock = Clock(REFRESH_TIME)
+    built = sources(page_size=3, refresh=RefreshSchedule())
+    refresh = refresh_of(built, clock)
+    read = built["mastodon:mentions:NorthbrookNHS@mastodon.test"].poll("200")
+    kasia = next(p for p in read.posts if p.author == "kasia@mastodon.pl")
+    assert counts(kasia.engagement)[:2] == (231, 64)  # 64 boosts: worth following
+
+    fetched = refresh.poll(None)
+    [call] = calls_to(lookup, "/api/v1/statuses")
+    assert params_of(call)["id[]"] == ["113300000000000102"]
+    [post] = fetched.posts
+    assert (post.key, post.kind, post.source) == (
+        kasia.key,
+        "mention",
+        "mastodon:mentions:NorthbrookNHS@mastodon.test",
+    )
+    assert counts(post.engagement) == (305, 80, 19, None, None)
+
+    clock.now += timedelta(hours=24)  # the mention is 47.5 hours old: still in the window
+    still = refresh.poll(fetched.checkpoint)
+    assert len(still.posts) == 1
+    clock.now += timedelta(hours=1)  # 48.5 hours: out of it, dropped and not asked for
+    late = refresh.poll(still.checkpoint)
+    assert late.posts == []
+    assert json.loads(str(late.checkpoint))["hot"] == []
+    assert len(calls_to(lookup, "/api/v1/statuses")) == 2
 
 
 def test_a_restart_produces_exactly_the_new_statuses(lookup, kafka_settings, tmp_path):

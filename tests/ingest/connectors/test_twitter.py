@@ -1,10 +1,13 @@
 """X/Twitter connectors: tweepy against recorded API v2 responses (paging, kinds, dead letters,
-rate limits, access errors, retries), and a restart on the real broker."""
+rate limits, access errors, retries, engagement counts and their refresh), and a restart on the
+real broker."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -14,17 +17,23 @@ from responses import matchers
 
 from ingest.checkpoints import CheckpointStore
 from ingest.connector import AccessDenied, RateLimited, SourceUnavailable
+from ingest.connectors.common import HotMentions, RefreshSchedule
 from ingest.connectors.twitter import (
+    Tweet,
     TwitterApi,
+    TwitterEngagement,
     TwitterMentions,
     TwitterOwnPosts,
     TwitterSearch,
+    _Includes,
+    tweet_engagement,
+    twitter_sources,
 )
 from ingest.runner import IngestRunner
 from socmon.config.connectors import TwitterSettings
 from socmon.kafka import ensure_topics, make_producer
 from socmon.metrics import Metrics
-from socmon.records import Post, parse_record
+from socmon.records import Engagement, Post, parse_record, utcnow
 from tests.broker import read_topic
 from tests.ingest.connectors import fixture, lacks
 
@@ -302,6 +311,179 @@ def test_check_says_which_endpoints_the_access_level_allows():
     assert (allowed.ok, allowed.endpoints) == (True, {"GET /2/users/:id/mentions": True})
     assert (refused.ok, refused.endpoints) == (False, {"GET /2/tweets/search/recent": False})
     assert "Basic access or higher" in refused.detail
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+OWN_POSTS_URL = f"{API}/users/{OFFICIAL_ID}/tweets"
+REFRESH_TIME = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # the day after the fixtures' posts
+
+
+def counts(engagement: Engagement | None) -> tuple[int | None, ...]:
+    """(likes, reposts, replies, quotes, views)."""
+    assert engagement is not None
+    e = engagement
+    return (e.likes, e.reposts, e.replies, e.quotes, e.views)
+
+
+class Clock:
+    """A settable "now" for the refresh schedule."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@responses.activate
+def test_public_metrics_land_in_the_post_with_impressions_as_views():
+    add_mentions(responses.mock)
+    before = utcnow()
+    fetched = TwitterMentions(make_api(), "NorthbrookNHS", OFFICIAL_ID).poll(None)
+    thanks = next(p for p in fetched.posts if p.post_id == "1859954077416198400")
+    assert counts(thanks.engagement) == (42, 3, 1, 0, 1804)
+    assert thanks.engagement is not None
+    assert before <= thanks.engagement.read_at <= utcnow()
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        # a count X does not give (impressions of a post from before late 2022) is None, not 0
+        ({"like_count": 7, "retweet_count": 2, "reply_count": 0}, (7, 2, 0, None, None)),
+        # malformed counts lose themselves only
+        (
+            {
+                "like_count": -3,
+                "retweet_count": "12",
+                "reply_count": 2.5,
+                "quote_count": True,
+                "impression_count": 40,
+            },
+            (None, None, None, None, 40),
+        ),
+    ],
+)
+def test_a_missing_or_malformed_count_is_none_and_the_post_is_kept(metrics, expected):
+    body = fixture("twitter", "mentions_new.json")
+    raw = body["data"][0] | {"public_metrics": metrics}
+    source = TwitterMentions(make_api(), "NorthbrookNHS", OFFICIAL_ID)
+    post = source._normalise(Tweet(raw, _Includes.of(body)), 0)
+    assert isinstance(post, Post)
+    assert counts(post.engagement) == expected
+
+
+def test_a_tweet_without_public_metrics_has_no_engagement():
+    assert tweet_engagement({"id": "1", "text": "hi"}) is None
+    assert tweet_engagement({"id": "1", "public_metrics": "many"}) is None
+
+
+def refresh_sources(
+    clock: Clock, tier: str = "pay_per_use", schedule: RefreshSchedule | None = None
+) -> tuple[TwitterMentions, TwitterEngagement]:
+    api = make_api(tier=tier)
+    hot = HotMentions()
+    mentions = TwitterMentions(api, "NorthbrookNHS", OFFICIAL_ID)
+    mentions.hot_mentions = hot
+    own = [TwitterOwnPosts(api, "NorthbrookNHS", OFFICIAL_ID)]
+    refresh = TwitterEngagement(
+        api, own, [mentions], schedule or RefreshSchedule(), hot, clock=clock
+    )
+    return mentions, refresh
+
+
+@responses.activate
+def test_the_refresh_returns_the_official_posts_again_when_due_and_nothing_before():
+    route = responses.get(OWN_POSTS_URL, json=fixture("twitter", "own_posts_refresh.json"))
+    clock = Clock(REFRESH_TIME)
+    _, refresh = refresh_sources(clock)
+    assert refresh.name == "twitter:engagement"
+
+    first = refresh.poll(None)  # never refreshed: due at once
+    assert first.exhausted
+    assert [(p.key, p.kind, p.source) for p in first.posts] == [
+        ("twitter:1859980000000000000", "official_post", "twitter:posts:NorthbrookNHS"),
+        ("twitter:1859900000000000000", "official_post", "twitter:posts:NorthbrookNHS"),
+    ]
+    # own_posts.json, read by the posts source, had 31 likes; the refresh reads 58
+    assert counts(first.posts[1].engagement) == (58, 21, 30, 3, 20511)
+    assert json.loads(str(first.checkpoint))["refreshed_at"] == REFRESH_TIME.isoformat()
+
+    clock.now += timedelta(minutes=5)
+    early = refresh.poll(first.checkpoint)
+    assert (early.posts, early.rejects, early.checkpoint) == ([], [], first.checkpoint)
+    assert len(route.calls) == 1  # not due: no request at all
+
+    clock.now += timedelta(minutes=11)  # 16 minutes after the last refresh: due
+    again = refresh.poll(early.checkpoint)
+    assert [p.key for p in again.posts] == [p.key for p in first.posts]
+    assert len(route.calls) == 2
+    assert json.loads(str(again.checkpoint))["refreshed_at"] == clock.now.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("hours", "start"), [(48.0, "2026-11-20T09:00:00Z"), (6.0, "2026-11-22T03:00:00Z")]
+)
+@responses.activate
+def test_the_refresh_reads_the_window_only(hours, start):
+    responses.get(OWN_POSTS_URL, json=fixture("twitter", "empty.json"))
+    schedule = RefreshSchedule(window=timedelta(hours=hours))
+    _, refresh = refresh_sources(Clock(REFRESH_TIME), schedule=schedule)
+    assert refresh.poll(None).posts == []
+    sent = requests.utils.unquote(str(responses.calls[0].request.url))
+    assert f"start_time={start}" in sent
+    assert "since_id" not in sent
+    assert "public_metrics" in sent
+
+
+@pytest.mark.parametrize(("tier", "looked_up"), [("pay_per_use", False), ("basic", True)])
+@responses.activate
+def test_high_engagement_mentions_are_refreshed_by_id_unless_every_read_is_billed(tier, looked_up):
+    responses.get(MENTIONS_URL, json=fixture("twitter", "mentions_hot.json"))
+    responses.get(OWN_POSTS_URL, json=fixture("twitter", "empty.json"))
+    lookup = responses.get(f"{API}/tweets", json=fixture("twitter", "tweets_lookup.json"))
+    mentions, refresh = refresh_sources(Clock(REFRESH_TIME), tier=tier)
+    read = mentions.poll("1860100000000000011")
+    assert counts(read.posts[0].engagement)[:2] == (312, 75)  # 312 likes: a hot mention
+
+    fetched = refresh.poll(None)
+    assert json.loads(str(fetched.checkpoint))["hot"] == [
+        ["1860200000000000020", "twitter:mentions:NorthbrookNHS", "2026-11-21T20:05:00+00:00"]
+    ]
+    if not looked_up:
+        assert (lookup.call_count, fetched.posts) == (0, [])
+        return
+    assert "ids=1860200000000000020" in str(lookup.calls[0].request.url)
+    [post] = fetched.posts
+    assert (post.key, post.kind, post.account, post.source) == (
+        "twitter:1860200000000000020",
+        "mention",
+        "NorthbrookNHS",
+        "twitter:mentions:NorthbrookNHS",
+    )
+    assert counts(post.engagement) == (530, 120, 70, 15, 98400)
+
+
+def test_twitter_sources_add_the_refresh_sharing_the_mentions_noted_by_mentions_and_searches():
+    settings = TwitterSettings(enabled=True, bearer_token=TOKEN, search_queries=["Northbrook"])
+    schedule = RefreshSchedule(every=timedelta(minutes=5), window=timedelta(hours=6))
+    built = twitter_sources(settings, [("NorthbrookNHS", OFFICIAL_ID)], refresh=schedule)
+    assert [c.name for c in built] == [
+        "twitter:mentions:NorthbrookNHS",
+        "twitter:posts:NorthbrookNHS",
+        "twitter:search:Northbrook",
+        "twitter:engagement",
+    ]
+    mentions, own, search, refresh = built
+    assert isinstance(refresh, TwitterEngagement)
+    assert refresh.schedule == schedule
+    assert refresh.timelines == ["twitter:posts:NorthbrookNHS"]
+    assert isinstance(mentions, TwitterMentions)
+    assert isinstance(search, TwitterSearch)
+    assert mentions.hot_mentions is search.hot_mentions is refresh.hot_mentions is not None
+    assert isinstance(own, TwitterOwnPosts)
+    assert own.hot_mentions is None
 
 
 def wait_until(condition, timeout: float = 20.0) -> None:
