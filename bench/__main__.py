@@ -17,19 +17,25 @@ of their own, so the full run's numbers stay together).
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from bench.pipeline import (
+    Stages,
     peak_rss_mib,
     percentile,
     running,
@@ -37,7 +43,7 @@ from bench.pipeline import (
     wait_until,
     warm_up,
 )
-from socmon.broker import EmbeddedBroker
+from socmon.broker import EmbeddedBroker, free_port
 from socmon.index.sqlite import SqliteIndex
 from socmon.kafka import ensure_topics, make_producer
 from socmon.records import Post, utcnow
@@ -48,8 +54,10 @@ N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
 N_BACKFILL = int(os.environ.get("SOCMON_BENCH_BACKFILL", "200000"))
 LATENCY_RATE = 50.0
 LATENCY_SECONDS = float(os.environ.get("SOCMON_BENCH_LATENCY_SECONDS", "40"))
-WARM_UP = 400
-"""Posts sent before a measurement, until every worker has taken part (`warm_up`)."""
+POLL_SECONDS = float(os.environ.get("SOCMON_BENCH_POLL_SECONDS", "150"))
+"""The poll run spans two and a half poll intervals (60 s), so arrivals fall all through one."""
+WARM_UP = 100
+"""Posts in each warm-up batch, sent before a measurement until every worker took part."""
 OUT = Path(__file__).parent / "results" / "results.json"
 
 
@@ -110,6 +118,14 @@ def produce(bootstrap: str, topic: str, posts: list[Post]) -> None:
     producer.close()
 
 
+def _warm_batches(bootstrap: str, kafka: KafkaSettings, prefix: str) -> Callable[[int], int]:
+    def send(batch: int) -> int:
+        produce(bootstrap, kafka.topics.posts_raw, make_posts(WARM_UP, f"{prefix}warm{batch}x"))
+        return WARM_UP
+
+    return send
+
+
 def indexed(index: SqliteIndex) -> int:
     return index.stats(pending=False).indexed
 
@@ -127,78 +143,194 @@ def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[s
     try:
         with running(stage_env(bootstrap, prefix, data_dir), data_dir) as stages:
             stages.workers(count)
-            warm = make_posts(WARM_UP, f"{prefix}warm")
-            warm_up(lambda: produce(bootstrap, kafka.topics.posts_raw, warm), stages)
-            wait_until(lambda: indexed(index) >= WARM_UP, stages, 300, "the warm-up indexed")
+            warm = warm_up(_warm_batches(bootstrap, kafka, prefix), stages)
+            wait_until(lambda: indexed(index) >= warm, stages, 300, "the warm-up indexed")
             started = time.perf_counter()
             produce(bootstrap, kafka.topics.posts_raw, make_posts(N_POSTS, prefix))
             last = wait_until(
-                lambda: indexed(index) >= WARM_UP + N_POSTS, stages, 1800, "every post", every=0.2
+                lambda: indexed(index) >= warm + N_POSTS, stages, 1800, "every post", every=0.2
             )
             return N_POSTS / (last - started), stages.peak_memory()
     finally:
         index.close()
 
 
-def bench_latency(bootstrap: str, workers: int, root: Path) -> dict[str, object]:
-    """A steady `LATENCY_RATE` posts/s for `LATENCY_SECONDS`; the time from each post
-    acknowledged by the broker to its alert written to the outbox by alert delivery."""
-    prefix = "lat"
+Feed = Callable[[int, Post], str]
+"""Sends post number i of a latency run the way its path does; returns the post's key."""
+
+
+def bench_latency(
+    bootstrap: str, workers: int, root: Path, path: str, seconds: float
+) -> dict[str, object]:
+    """A steady `LATENCY_RATE` posts/s for `seconds`, arriving by `path`: ``broker`` (produced to
+    ``socmon.posts.raw`` directly: the pipeline alone), ``push`` (signed Meta comments posted to a
+    running `socmon webhooks`) or ``poll`` (lines written to a file the connectors runner polls
+    every `connectors.poll_interval_seconds`, 60 by default). The latency of a post is from when it
+    arrived (produced, posted, written) to its alert written to the outbox by alert delivery."""
+    prefix = f"lat{path}"
     data_dir = root / prefix
     data_dir.mkdir()
     kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix, partitions=4)
     ensure_topics(kafka)
-    posts = make_posts(int(LATENCY_RATE * LATENCY_SECONDS), "lat")
-    sent: dict[str, float] = {}
+    count = int(LATENCY_RATE * seconds)
+    posts = make_posts(count, prefix)
+    arrived: dict[str, float] = {}
     index = SqliteIndex(data_dir / "socmon.db")
     index.setup()
     outbox = data_dir / "outbox.jsonl"
+    env = stage_env(bootstrap, prefix, data_dir) | PUSH_ENV
     try:
-        with running(stage_env(bootstrap, prefix, data_dir), data_dir) as stages:
+        with running(env, data_dir) as stages:
             stages.workers(workers)
             stages.alerting()
-            warm = make_posts(WARM_UP, "latwarm")
-            warm_up(lambda: produce(bootstrap, kafka.topics.posts_raw, warm), stages)
-            wait_until(lambda: indexed(index) >= WARM_UP, stages, 300, "the warm-up indexed")
-            producer = make_producer(bootstrap)
-            started = time.perf_counter()
-            for i, post in enumerate(posts):
-                due = started + i / LATENCY_RATE
-                time.sleep(max(0.0, due - time.perf_counter()))
-                value = post.model_copy(update={"fetched_at": utcnow()}).to_bytes()
-                producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=value).get(10)
-                sent[post.post_id] = time.time()
-            producer.close()
-            wait_until(
-                lambda: indexed(index) >= WARM_UP + len(posts), stages, 300, "every post indexed"
-            )
+            warm = warm_up(_warm_batches(bootstrap, kafka, prefix), stages)
+            wait_until(lambda: indexed(index) >= warm, stages, 300, "the warm-up indexed")
+            with _feeder(path, bootstrap, kafka, data_dir, stages) as feed:
+                started = time.perf_counter()
+                for i, post in enumerate(posts):
+                    time.sleep(max(0.0, started + i / LATENCY_RATE - time.perf_counter()))
+                    key = feed(i, post)
+                    arrived[key] = time.time()
+                wait_until(
+                    lambda: indexed(index) >= warm + count, stages, 600, "every post indexed"
+                )
             time.sleep(5)  # the last alerts' delivery
             memory = stages.peak_memory()
-            stages_ms = _stage_breakdown(index, outbox)
+            steps_ms = _stage_breakdown(index, outbox) if path == "broker" else None
     finally:
         index.close()
     latencies = []
-    seen: set[str] = set()
-    for line in outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []:
-        row = json.loads(line)
+    for row in _outbox_rows(outbox):
         if row.get("kind") not in ("concern", "urgent", "unsure_concern", "abuse"):
             continue  # compliments wait for the daily digest by design
-        match = re.search(r"twitter:(lat\d+)", row["alert_id"])
-        if match is None or row["alert_id"] in seen:
-            continue
-        seen.add(row["alert_id"])
-        sent_at = datetime.fromisoformat(row["sent_at"]).timestamp()
-        latencies.append(sent_at - sent[match.group(1)])
-    return {
+        key = row["alert_id"].split(":", 1)[1]
+        if key in arrived:
+            sent_at = datetime.fromisoformat(row["sent_at"]).timestamp()
+            latencies.append(sent_at - arrived.pop(key))
+    result: dict[str, object] = {
+        "path": path,
         "rate_posts_per_second": LATENCY_RATE,
-        "posts": len(posts),
+        "posts": count,
         "alerts_measured": len(latencies),
         "p50_ms": round(percentile(latencies, 0.50) * 1000),
         "p95_ms": round(percentile(latencies, 0.95) * 1000),
         "max_ms": round(max(latencies, default=float("nan")) * 1000),
-        "median_ms_by_step": stages_ms,
         "peak_rss_mib": memory,
     }
+    if steps_ms:
+        result["median_ms_by_step"] = steps_ms
+    return result
+
+
+def _outbox_rows(outbox: Path) -> list[dict[str, Any]]:
+    """The outbox's rows, each alert once (its first recipient's line)."""
+    rows, seen = [], set()
+    for line in outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []:
+        row = json.loads(line)
+        if row["alert_id"] not in seen:
+            seen.add(row["alert_id"])
+            rows.append(row)
+    return rows
+
+
+PAGE = "104836251234567"
+META_SECRET = "bench-meta-app-secret"
+PUSH_ENV = {
+    "SOCMON_CONNECTORS__WEBHOOKS__META_APP_SECRET": META_SECRET,
+    "SOCMON_CONNECTORS__WEBHOOKS__META_VERIFY_TOKEN": "bench-verify-token",
+    "SOCMON_ACCOUNTS": json.dumps(
+        [
+            {
+                "platform": "facebook",
+                "handle": "NorthbrookHospitals",
+                "platform_id": PAGE,
+                "team": "Communications",
+            }
+        ]
+    ),
+}
+
+
+@contextmanager
+def _feeder(
+    path: str, bootstrap: str, kafka: KafkaSettings, data_dir: Path, stages: Stages
+) -> Iterator[Feed]:
+    if path == "broker":
+        producer = make_producer(bootstrap)
+
+        def to_broker(_: int, post: Post) -> str:
+            value = post.model_copy(update={"fetched_at": utcnow()}).to_bytes()
+            producer.send(kafka.topics.posts_raw, key=post.key.encode(), value=value).get(10)
+            return post.key
+
+        try:
+            yield to_broker
+        finally:
+            producer.close()
+    elif path == "push":
+        port = free_port()
+        stages.start("webhooks", ["webhooks", "--port", str(port)])
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(f"{url}/healthz"), stages, 60, "the webhook receiver")
+        with httpx.Client(base_url=url, timeout=10) as client:
+
+            def to_receiver(i: int, post: Post) -> str:
+                body = _page_comment(i, post.text)
+                signature = "sha256=" + hmac.new(META_SECRET.encode(), body, "sha256").hexdigest()
+                answer = client.post(
+                    "/webhooks/meta", content=body, headers={"X-Hub-Signature-256": signature}
+                )
+                answer.raise_for_status()
+                return f"facebook:{PAGE}_{i}"
+
+            yield to_receiver
+    elif path == "poll":
+        replay = data_dir / "arriving.jsonl"
+        replay.touch()
+        stages.start("ingest", ["ingest", "--replay", str(replay)])
+        with replay.open("a", encoding="utf-8") as out:
+
+            def to_file(i: int, post: Post) -> str:
+                row = {
+                    "platform": "mastodon",
+                    "id": f"poll{i}",
+                    "kind": "mention",
+                    "account": post.account,
+                    "author": post.author,
+                    "text": post.text,
+                    "created_at": post.created_at.isoformat(),
+                }
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                return f"mastodon:poll{i}"
+
+            yield to_file
+    else:
+        msg = f"unknown latency path {path!r}: broker, push or poll"
+        raise ValueError(msg)
+
+
+def _page_comment(i: int, text: str) -> bytes:
+    """Meta's push of a new comment on the Page (the `feed` field), as the receiver takes it."""
+    value = {
+        "from": {"id": f"7{i}", "name": f"Bench Person {i}"},
+        "post_id": f"{PAGE}_1",
+        "comment_id": f"{PAGE}_{i}",
+        "parent_id": f"{PAGE}_1",
+        "created_time": int(time.time()),
+        "item": "comment",
+        "verb": "add",
+        "message": text,
+    }
+    entry = {"id": PAGE, "time": int(time.time()), "changes": [{"field": "feed", "value": value}]}
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _stage_breakdown(index: SqliteIndex, outbox: Path) -> dict[str, int]:
@@ -212,7 +344,10 @@ def _stage_breakdown(index: SqliteIndex, outbox: Path) -> dict[str, int]:
     far = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
     for alert in index.alerts_between(*far):
         post = alert.post
-        if post is None or not post.post_id.startswith("lat") or alert.alert_id not in sent_at:
+        measured = (
+            post is not None and post.post_id.startswith("lat") and "warm" not in post.post_id
+        )
+        if post is None or not measured or alert.alert_id not in sent_at:
             continue
         stored = index.get_post(post.key)
         if stored is None or alert.kind not in ("concern", "urgent", "abuse"):
@@ -348,8 +483,17 @@ def main() -> int:
                     "worker_peak_rss_mib": {"one": one_mib, "two": two_mib},
                 }
             if wanted("latency"):
-                say(f"latency at {LATENCY_RATE:.0f} posts/s for {LATENCY_SECONDS:.0f} s…")
-                results["post_to_alert_latency"] = bench_latency(broker.bootstrap, workers, root)
+                latency: dict[str, object] = {}
+                for path, seconds in (("broker", LATENCY_SECONDS), ("push", LATENCY_SECONDS)):
+                    say(
+                        f"latency through {path} at {LATENCY_RATE:.0f} posts/s for {seconds:.0f} s…"
+                    )
+                    latency[path] = bench_latency(broker.bootstrap, workers, root, path, seconds)
+                say(f"latency through a poll every 60 s, {POLL_SECONDS:.0f} s…")
+                latency["poll"] = bench_latency(
+                    broker.bootstrap, workers, root, "poll", POLL_SECONDS
+                )
+                results["post_to_alert_latency"] = latency
     finally:
         broker.stop()
     if N_BACKFILL and wanted("backfill"):

@@ -117,20 +117,23 @@ def enriched_by(port: int) -> float:
     return total
 
 
-def warm_up(produce_warm_up: Callable[[], None], stages: Stages, timeout: float = 180.0) -> None:
-    """Until every worker has enriched some of the warm-up posts (`produce_warm_up` sends them,
-    spread over every partition): each holds partitions and the rebalance is over, so a rate is
-    not measured across workers starting or joining. (Tansu answers no DescribeGroups that
-    kafka-python can read, so the workers' own metrics say it.)"""
-    produce_warm_up()
+def warm_up(send_batch: Callable[[int], int], stages: Stages, timeout: float = 240.0) -> int:
+    """Until every worker has enriched some warm-up posts: `send_batch(n)` sends batch number n
+    (spread over every partition) and returns its size; a batch goes every 2 s, since a worker
+    that joins late finds nothing left of the first. Then each worker holds partitions and the
+    rebalance is over, so a rate is not measured across workers starting or joining. (Tansu
+    answers no DescribeGroups that kafka-python can read, so the workers' own metrics say it.)
+    Returns how many warm-up posts were sent."""
     ports = [port for name, port in stages.ports.items() if name.startswith("worker")]
     deadline = time.monotonic() + timeout
+    sent = batch = 0
     while time.monotonic() < deadline:
         stages.check()
         if all(enriched_by(port) > 0 for port in ports):
-            time.sleep(2.0)  # the warm-up's last batches
-            return
-        time.sleep(0.5)
+            return sent
+        sent += send_batch(batch)
+        batch += 1
+        time.sleep(2.0)
     msg = f"not every worker took part within {timeout:.0f} s of the warm-up"
     raise RuntimeError(msg)
 

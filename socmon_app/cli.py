@@ -79,13 +79,16 @@ def up(
             err=True,
         )
     live = settings.connectors.live_platforms()
+    receiving = settings.connectors.webhooks.enabled
     configured = [s.path for s in settings.connectors.replay]
     # With no platform credentials, the bundled sample shows the whole pipeline at work.
-    sources = list(replay or []) or configured or ([] if live else [SAMPLE_PATH])
-    if live and exit_when_idle:
+    sources = list(replay or []) or configured or ([] if live or receiving else [SAMPLE_PATH])
+    if (live or receiving) and exit_when_idle:
+        what = [*live, *(["the webhook receiver"] if receiving else [])]
         typer.echo(
-            f"socmon: --exit-when-idle needs a replay-only run, but {', '.join(live)} "
-            "are polled live; unset their credentials or drop the option",
+            f"socmon: --exit-when-idle needs a replay-only run, but {', '.join(what)} "
+            "are read live; unset their credentials (or connectors.webhooks.enabled) or drop "
+            "the option",
             err=True,
         )
         raise typer.Exit(2)

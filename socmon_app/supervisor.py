@@ -584,10 +584,12 @@ class Supervisor:
         replay: list[str] = []
         for path in self.replay:
             replay += ["--replay", str(path.resolve())]
+        # Nothing to replay or poll (only the webhook receiver reads): no connectors runner.
+        ingest = [self._ingest_child(base, config, replay)] if replay or self.live_platforms else []
         return [
             *self._worker_children(base, config, logs),
             Child("alert delivery", [*base, "alerting", *config], None),
-            self._ingest_child(base, config, replay),
+            *ingest,
             *self._webhook_children(base, config, logs),
             Child(
                 "web dashboard",

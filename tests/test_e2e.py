@@ -128,7 +128,7 @@ def test_killing_one_of_two_workers_mid_replay_loses_nothing_and_doubles_nothing
     other takes its partitions, then the restarted one takes some back) and every post is
     indexed once and alerted once."""
     replay = tmp_path / "big.jsonl"
-    write_big_replay(replay, 6000)
+    write_big_replay(replay, 3000)
     keys, _ = expected_from_replay(replay)
     proc = subprocess.Popen(
         [

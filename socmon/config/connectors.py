@@ -234,7 +234,9 @@ class ConnectorSettings(Section):
     )
 
     def live_platforms(self) -> list[str]:
-        """The platforms that are enabled and have their credentials (so are polled for real)."""
+        """The platforms read for real: enabled with their credentials (polled, or streamed),
+        and Bluesky's Jetstream, which needs none. The webhook receiver is not among them: it
+        runs as a process of its own (`socmon webhooks`)."""
         credentials = {
             "twitter": (self.twitter.enabled, self.twitter.bearer_token),
             "facebook": (self.facebook.enabled, self.facebook.page_access_token),
@@ -244,4 +246,7 @@ class ConnectorSettings(Section):
             "linkedin": (self.linkedin.enabled, self.linkedin.access_token),
             "careopinion": (self.careopinion.enabled, self.careopinion.subscription_key),
         }
-        return [name for name, (enabled, secret) in credentials.items() if enabled and secret]
+        live = [name for name, (enabled, secret) in credentials.items() if enabled and secret]
+        if self.bluesky.enabled and self.bluesky.jetstream_url and "bluesky" not in live:
+            live.append("bluesky")  # Jetstream needs no credentials (the register's DIDs)
+        return live
