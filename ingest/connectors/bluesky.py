@@ -840,7 +840,7 @@ def _feed_time(raw: Any) -> datetime | None:
         return None
 
 
-class BlueskyEngagement(EngagementRefresh):
+class BlueskyEngagement(EngagementRefresh[SearchSource]):
     """``bluesky:engagement``: the official accounts' posts of the refresh window read again
     (``app.bsky.feed.getAuthorFeed``) for fresh counts, and the high-engagement mentions by URI
     (``app.bsky.feed.getPosts``)."""
@@ -854,24 +854,12 @@ class BlueskyEngagement(EngagementRefresh):
         hot_mentions: HotMentions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__("bluesky:engagement", schedule, hot_mentions, clock)
+        super().__init__("bluesky:engagement", schedule, own, mention_sources, hot_mentions, clock)
         self.session = session
-        self.own = list(own)
-        self.by_name = {source.name: source for source in mention_sources}
-
-    @property
-    def timelines(self) -> Sequence[str]:
-        return [source.name for source in self.own]
-
-    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
-        return collect(item for source in self.own for item in source.since(since))
 
     def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
-        known = [m for m in hot if m.source in self.by_name]
-        found_by = {m.post_id: self.by_name[m.source] for m in known}
         results: list[Post | DeadLetter | None] = []
-        for start in range(0, len(known), MAX_LOOKUP_URIS):
-            uris = [m.post_id for m in known[start : start + MAX_LOOKUP_URIS]]
+        for uris, found_by in self.lookups(hot, MAX_LOOKUP_URIS):
             body = self.session.query(GET_POSTS, models.AppBskyFeedGetPosts.Params(uris=uris))
             # A deleted post is left out of the answer: nothing to refresh.
             for position, raw in enumerate(_list_of(body, "posts", GET_POSTS)):

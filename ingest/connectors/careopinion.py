@@ -35,16 +35,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from functools import cache
 from typing import Any
 
-import certifi
 import httpx
 from pydantic import SecretStr
 from tenacity import retry_if_exception_type
@@ -64,6 +60,13 @@ from ingest.connectors.common import (
     clean_text,
     retry_policy,
     validated_post,
+)
+from ingest.connectors.httpapi import (
+    TRANSIENT,
+    ServerError,
+    counted_get,
+    retry_after_seconds,
+    tls_context,
 )
 from ingest.connectors.paged import Cursor, Page, PagedSource
 from socmon.config.connectors import CareOpinionSettings
@@ -115,40 +118,6 @@ class RequestSpacing:
 # --- the client ------------------------------------------------------------------------------
 
 
-@cache
-def tls_context() -> ssl.SSLContext:
-    """The TLS settings httpx would build (certifi's CA bundle), made once per process: building
-    them takes a noticeable part of a second, and every client would otherwise do it again."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-class _ServerError(Exception):
-    """A 5xx answer: retried, then `SourceUnavailable`."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-
-
-TRANSIENT = (_ServerError, httpx.TimeoutException, httpx.NetworkError)
-
-
-def retry_after_seconds(headers: Mapping[str, str], default: float) -> float:
-    """The wait a 429 asks for: ``Retry-After`` in seconds or as an HTTP date, else `default`."""
-    raw = headers.get("retry-after")
-    if not raw:
-        return default
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return default
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
 class CareOpinionApi:
     """The one httpx client of the Care Opinion sources: the subscription key, time-outs, the
     request rate, bounded retries and the meaning of each status."""
@@ -191,7 +160,7 @@ class CareOpinionApi:
         )
         try:
             response = retrying(self._send, source, path, params)
-        except _ServerError as exc:
+        except ServerError as exc:
             msg = (
                 f"Care Opinion {endpoint} kept failing ({exc}) after "
                 f"{self.settings.max_retries + 1} attempts; trying again next poll"
@@ -207,22 +176,7 @@ class CareOpinionApi:
 
     def _send(self, source: str, path: str, params: Mapping[str, Any]) -> httpx.Response:
         self.limiter.wait()
-        try:
-            response = self.client.get(path, params=dict(params))
-        except httpx.TimeoutException:
-            self._count(source, "timeout")
-            raise
-        except httpx.TransportError:
-            self._count(source, "error")
-            raise
-        self._count(source, str(response.status_code))
-        if response.status_code >= 500:
-            raise _ServerError(response.status_code)
-        return response
-
-    def _count(self, source: str, status: str) -> None:
-        if self._on_api_call is not None:
-            self._on_api_call(source, status)
+        return counted_get(self.client, self._on_api_call, source, path, params=dict(params))
 
     def _json(self, endpoint: str, response: httpx.Response) -> Any:
         status = response.status_code

@@ -714,7 +714,7 @@ class InstagramComments(InstagramSource):
             yield GraphItem(reply, "reply", str(comment["id"]))
 
 
-class GraphEngagement(EngagementRefresh):
+class GraphEngagement(EngagementRefresh[GraphSource]):
     """``facebook:engagement`` or ``instagram:engagement``: the page's posts (or the account's
     media) of the refresh window read again for fresh counts, and the high-engagement visitor
     posts by id (``GET /?ids=``, 50 a request). Tagged Instagram media is not the account's to
@@ -730,24 +730,14 @@ class GraphEngagement(EngagementRefresh):
         hot_mentions: HotMentions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__(f"{platform}:engagement", schedule, hot_mentions, clock)
+        super().__init__(
+            f"{platform}:engagement", schedule, own, mention_sources, hot_mentions, clock
+        )
         self.client = client
-        self.own = list(own)
-        self.by_name = {source.name: source for source in mention_sources}
-
-    @property
-    def timelines(self) -> Sequence[str]:
-        return [source.name for source in self.own]
-
-    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
-        return collect(item for source in self.own for item in source.since(since))
 
     def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
-        known = [m for m in hot if m.source in self.by_name]
-        found_by = {m.post_id: self.by_name[m.source] for m in known}
         results: list[Post | DeadLetter | None] = []
-        for start in range(0, len(known), MAX_LOOKUP_IDS):
-            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+        for ids, found_by in self.lookups(hot, MAX_LOOKUP_IDS):
             answer, _ = self.client.objects(self.name, ids, {"fields": FB_COUNTED_POST_FIELDS})
             for position, post_id in enumerate(ids):
                 raw = answer.get(post_id)

@@ -547,7 +547,7 @@ def _search_statuses(api: MastodonApi, query: str, min_id: str | None, limit: in
     return statuses
 
 
-class MastodonEngagement(EngagementRefresh):
+class MastodonEngagement(EngagementRefresh[MastodonSource]):
     """``mastodon:engagement``: the official accounts' statuses of the refresh window read again
     for fresh counts, and the high-engagement mentions by id (``GET /api/v1/statuses?id[]=``;
     a server older than Mastodon 4.3 answers 404 there, and only the official statuses are
@@ -562,24 +562,12 @@ class MastodonEngagement(EngagementRefresh):
         hot_mentions: HotMentions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__("mastodon:engagement", schedule, hot_mentions, clock)
+        super().__init__("mastodon:engagement", schedule, own, mention_sources, hot_mentions, clock)
         self.api = api
-        self.own = list(own)
-        self.by_name = {source.name: source for source in mention_sources}
-
-    @property
-    def timelines(self) -> Sequence[str]:
-        return [source.name for source in self.own]
-
-    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
-        return collect(item for source in self.own for item in source.since(since))
 
     def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
-        known = [m for m in hot if m.source in self.by_name]
-        found_by = {m.post_id: self.by_name[m.source] for m in known}
         results: list[Post | DeadLetter | None] = []
-        for start in range(0, len(known), MAX_LOOKUP_IDS):
-            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+        for ids, found_by in self.lookups(hot, MAX_LOOKUP_IDS):
             try:
                 statuses = self.api.call(STATUSES, partial(self.api.client.statuses, ids))
             except ConnectorError as exc:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from ingest.connector import CheckResult, Connector, Fetched, RateLimited
 from ingest.connectors.common import (
@@ -189,7 +189,22 @@ def collect(results: Iterator[Post | DeadLetter | None]) -> tuple[list[Post], li
     return posts, rejects
 
 
-class EngagementRefresh(Connector):
+class Named(Protocol):
+    name: str
+
+
+class Timeline(Named, Protocol):
+    """An official account's source whose posts can be read again from a moment."""
+
+    def since(self, moment: datetime) -> Iterator[Post | DeadLetter | None]: ...
+
+
+M = TypeVar("M", bound=Named)
+"""The sources of one platform's mentions: a refresh normalises a mention it read again by id
+with the source that first read it."""
+
+
+class EngagementRefresh(Connector, Generic[M]):
     """A platform's engagement refresh (``<platform>:engagement``): every `schedule.every` it
     reads the official accounts' posts of the last `schedule.window` again, and the
     high-engagement mentions its platform's sources noted (`HotMentions`), and returns them
@@ -204,26 +219,41 @@ class EngagementRefresh(Connector):
         self,
         name: str,
         schedule: RefreshSchedule,
+        own: Sequence[Timeline] = (),
+        mention_sources: Sequence[M] = (),
         hot_mentions: HotMentions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.name = name
         self.schedule = schedule
+        self.own = list(own)
+        self.by_name: dict[str, M] = {source.name: source for source in mention_sources}
         self.hot_mentions = hot_mentions
         self.clock = clock
 
-    @abstractmethod
     def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
-        """The official accounts' posts written since `since`, with their counts now."""
+        """The official accounts' posts written since `since`, with their counts now: each of
+        `own` read again from `since`."""
+        return collect(item for source in self.own for item in source.since(since))
 
     def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
         """`hot` read again by id, where the platform allows a cheap look-up (default: not)."""
         return [], []
 
+    def lookups(
+        self, hot: Sequence[HotMention], size: int
+    ) -> Iterator[tuple[list[str], dict[str, M]]]:
+        """The ids of the `hot` mentions whose source this refresh knows, `size` at a time, each
+        batch with the source that read each id (which normalises it again)."""
+        known = [m for m in hot if m.source in self.by_name]
+        found_by = {m.post_id: self.by_name[m.source] for m in known}
+        for start in range(0, len(known), size):
+            yield [m.post_id for m in known[start : start + size]], found_by
+
     @property
     def timelines(self) -> Sequence[str]:
         """The names of the sources whose posts are refreshed (for `check`)."""
-        return ()
+        return [source.name for source in self.own]
 
     def poll(self, checkpoint: str | None) -> Fetched:
         now = self.clock()

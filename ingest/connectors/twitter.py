@@ -533,7 +533,7 @@ class TwitterOwnPosts(TwitterSource):
         return self.handle
 
 
-class TwitterEngagement(EngagementRefresh):
+class TwitterEngagement(EngagementRefresh[TwitterSource]):
     """``twitter:engagement``: the official accounts' posts of the refresh window read again
     (``GET /2/users/:id/tweets`` from ``start_time``), for fresh ``public_metrics``.
 
@@ -552,32 +552,20 @@ class TwitterEngagement(EngagementRefresh):
         hot_mentions: HotMentions | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__("twitter:engagement", schedule, hot_mentions, clock)
+        super().__init__("twitter:engagement", schedule, own, mention_sources, hot_mentions, clock)
         self.api = api
-        self.own = list(own)
-        self.by_name = {source.name: source for source in mention_sources}
-
-    @property
-    def timelines(self) -> Sequence[str]:
-        return [source.name for source in self.own]
 
     @property
     def refreshes_mentions(self) -> bool:
         """Whether mentions are read again: never on pay-per-use, where every read is billed."""
         return self.api.settings.tier != "pay_per_use"
 
-    def official_posts(self, since: datetime) -> tuple[list[Post], list[DeadLetter]]:
-        return collect(item for source in self.own for item in source.since(since))
-
     def mentions(self, hot: Sequence[HotMention]) -> tuple[list[Post], list[DeadLetter]]:
-        known = [m for m in hot if m.source in self.by_name]
-        if not self.refreshes_mentions or not known:
+        if not self.refreshes_mentions:
             return [], []
-        found_by = {m.post_id: self.by_name[m.source] for m in known}
         posts: list[Post] = []
         rejects: list[DeadLetter] = []
-        for start in range(0, len(known), MAX_LOOKUP_IDS):
-            ids = [m.post_id for m in known[start : start + MAX_LOOKUP_IDS]]
+        for ids, found_by in self.lookups(hot, MAX_LOOKUP_IDS):
             response = self.api.call(
                 self.name, TWEETS_LOOKUP, self.api.client.get_tweets, ids, **FIELDS
             )

@@ -13,6 +13,7 @@ from typing import Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from ingest.push import sink as push_sink
 from socmon.records import DeadLetter, Post
 from socmon.topics import Topics
 
@@ -44,26 +45,17 @@ def make_webhook_producer(bootstrap: str, timeout_seconds: float) -> KafkaProduc
     )
 
 
-class KafkaSink:
-    """`PostSink` on a kafka-python producer, keyed like the runner (``platform:post_id``)."""
+class KafkaSink(push_sink.KafkaSink):
+    """`PostSink` on the runners' Kafka sink (keyed ``platform:post_id``), bounded in time: a
+    broker that does not acknowledge is `SinkUnavailable`, answered 503."""
 
     def __init__(self, producer: KafkaProducer, topics: Topics, timeout_seconds: float) -> None:
-        self.producer = producer
-        self.topics = topics
+        super().__init__(producer, topics, send_timeout=timeout_seconds)
         self.timeout = timeout_seconds
 
     def deliver(self, posts: Sequence[Post], rejects: Sequence[DeadLetter]) -> None:
         try:
-            futures = [
-                self.producer.send(self.topics.posts_raw, key=p.key.encode(), value=p.to_bytes())
-                for p in posts
-            ]
-            futures += [
-                self.producer.send(self.topics.deadletter, key=r.key.encode(), value=r.to_bytes())
-                for r in rejects
-            ]
-            for future in futures:
-                future.get(timeout=self.timeout)  # raises the KafkaError of a failed send
+            self.produce(posts, rejects)
         except KafkaError as exc:
             msg = f"the broker did not acknowledge within {self.timeout:.0f}s: {exc}"
             raise SinkUnavailable(msg) from exc

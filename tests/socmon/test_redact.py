@@ -45,8 +45,11 @@ ES_PASSWORD = "elastic-pw-7Hq2Lx"
 
 @pytest.fixture
 def record_factory() -> Iterator[None]:
-    """Whatever a test installs as the log record factory is undone after it."""
+    """Each test starts from the plain log record factory (a command run in this process earlier,
+    under the same pytest worker, may have installed a redactor), and whatever it installs is
+    undone after it."""
     before = logging.getLogRecordFactory()
+    install_log_redaction(Redactor())  # removes any redactor: the plain factory
     yield
     logging.setLogRecordFactory(before)
 
