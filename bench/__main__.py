@@ -21,16 +21,17 @@ import hmac
 import json
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -50,6 +51,7 @@ from socmon.records import Post, utcnow
 from socmon.sample import SAMPLE_PATH
 from socmon.settings import KafkaSettings, load_settings
 
+T = TypeVar("T")
 N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
 N_BACKFILL = int(os.environ.get("SOCMON_BENCH_BACKFILL", "200000"))
 LATENCY_RATE = 50.0
@@ -127,7 +129,10 @@ def _warm_batches(bootstrap: str, kafka: KafkaSettings, prefix: str) -> Callable
 
 
 def indexed(index: SqliteIndex) -> int:
-    return index.stats(pending=False).indexed
+    """Posts in the index: one COUNT on a read-only connection of our own (WAL: it never holds
+    up the worker's writes), cheaper than the index's full stats."""
+    with closing(sqlite3.connect(f"file:{index.path}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
 
 
 def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[str, float]]:
@@ -148,7 +153,7 @@ def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[s
             started = time.perf_counter()
             produce(bootstrap, kafka.topics.posts_raw, make_posts(N_POSTS, prefix))
             last = wait_until(
-                lambda: indexed(index) >= warm + N_POSTS, stages, 1800, "every post", every=0.2
+                lambda: indexed(index) >= warm + N_POSTS, stages, 1800, "every post", every=0.5
             )
             return N_POSTS / (last - started), stages.peak_memory()
     finally:
@@ -446,6 +451,22 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def on_own_broker(measure: Callable[..., T], *args: Any) -> T:
+    """`measure(bootstrap, *args)` on a broker of its own: no consumer group, member or offset of
+    an earlier measurement can delay this one's workers."""
+    broker = EmbeddedBroker()
+    try:
+        return measure(broker.bootstrap, *args)
+    finally:
+        broker.stop()
+
+
+def write(out: Path, results: dict[str, object]) -> None:
+    """The results so far (after each part, so a part that fails keeps the others')."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> int:
     only = set(filter(None, os.environ.get("SOCMON_BENCH_ONLY", "").split(",")))
     wanted = lambda part: not only or part in only  # noqa: E731
@@ -466,43 +487,38 @@ def main() -> int:
         results["fast_classifier_posts_per_second_one_core"] = round(
             bench_classifier(posts, fast=True)
         )
-    broker = EmbeddedBroker()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            if wanted("workers"):
-                say(f"one stream worker, {N_POSTS} posts…")
-                one, one_mib = bench_workers(broker.bootstrap, 1, root)
-                say(f"two stream workers, {N_POSTS} posts…")
-                two, two_mib = bench_workers(broker.bootstrap, 2, root)
-                results |= {
-                    "pipeline_1_worker_posts_per_second": round(one),
-                    "pipeline_2_workers_posts_per_second": round(two),
-                    "two_workers_over_one": round(two / one, 2),
-                    "pipeline_over_classifier_alone": round(one / classify_rate, 2),
-                    "worker_peak_rss_mib": {"one": one_mib, "two": two_mib},
-                }
-            if wanted("latency"):
-                latency: dict[str, object] = {}
-                for path, seconds in (("broker", LATENCY_SECONDS), ("push", LATENCY_SECONDS)):
-                    say(
-                        f"latency through {path} at {LATENCY_RATE:.0f} posts/s for {seconds:.0f} s…"
-                    )
-                    latency[path] = bench_latency(broker.bootstrap, workers, root, path, seconds)
-                say(f"latency through a poll every 60 s, {POLL_SECONDS:.0f} s…")
-                latency["poll"] = bench_latency(
-                    broker.bootstrap, workers, root, "poll", POLL_SECONDS
-                )
-                results["post_to_alert_latency"] = latency
-    finally:
-        broker.stop()
+    out = OUT if not only else OUT.with_name(f"results-{'-'.join(sorted(only))}.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        if wanted("workers"):
+            say(f"one stream worker, {N_POSTS} posts…")
+            one, one_mib = on_own_broker(bench_workers, 1, root)
+            say(f"two stream workers, {N_POSTS} posts…")
+            two, two_mib = on_own_broker(bench_workers, 2, root)
+            results |= {
+                "pipeline_1_worker_posts_per_second": round(one),
+                "pipeline_2_workers_posts_per_second": round(two),
+                "two_workers_over_one": round(two / one, 2),
+                "pipeline_over_classifier_alone": round(one / classify_rate, 2),
+                "worker_peak_rss_mib": {"one": one_mib, "two": two_mib},
+            }
+            write(out, results)
+        if wanted("latency"):
+            latency: dict[str, object] = {}
+            results["post_to_alert_latency"] = latency
+            for path, seconds in (
+                ("broker", LATENCY_SECONDS),
+                ("push", LATENCY_SECONDS),
+                ("poll", POLL_SECONDS),
+            ):
+                say(f"latency through {path} at {LATENCY_RATE:.0f} posts/s for {seconds:.0f} s…")
+                latency[path] = on_own_broker(bench_latency, workers, root, path, seconds)
+                write(out, results)
     if N_BACKFILL and wanted("backfill"):
         with tempfile.TemporaryDirectory() as tmp:
             say(f"backfill of {N_BACKFILL} posts through `socmon up` with {workers} workers…")
             results["backfill"] = bench_backfill(Path(tmp), workers)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    out = OUT if not only else OUT.with_name(f"results-{'-'.join(sorted(only))}.json")
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    write(out, results)
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")

@@ -134,7 +134,8 @@ def warm_up(send_batch: Callable[[int], int], stages: Stages, timeout: float = 2
         sent += send_batch(batch)
         batch += 1
         time.sleep(2.0)
-    msg = f"not every worker took part within {timeout:.0f} s of the warm-up"
+    counts = {name: enriched_by(port) for name, port in stages.ports.items()}
+    msg = f"not every worker took part within {timeout:.0f} s of the warm-up: enriched {counts}"
     raise RuntimeError(msg)
 
 
