@@ -68,7 +68,7 @@ from ingest.connectors.httpapi import (
     retry_after_seconds,
     tls_context,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, NewestSeen, Page, PagedSource
 from socmon.config.connectors import CareOpinionSettings
 from socmon.records import Engagement, Post
 from socmon.redact import Redactor
@@ -257,7 +257,7 @@ def _author(opinion: Mapping[str, Any]) -> str:
 
 
 @dataclass
-class StoryCursor(Cursor):
+class StoryCursor(NewestSeen[datetime], Cursor):
     """The newest publication time produced, the ids published at that moment, and the stories
     still waiting for the organisation's answer (id -> [published ISO time, responses seen])."""
 
@@ -297,17 +297,6 @@ class StoryCursor(Cursor):
         return StoryCursor(
             self.newest, set(self.ids_at_newest), dict(self.watch), list(self.rejected)
         )
-
-    def is_new(self, story_id: str, published: datetime) -> bool:
-        if self.newest is None or published > self.newest:
-            return True
-        return published == self.newest and story_id not in self.ids_at_newest
-
-    def advance(self, story_id: str, published: datetime) -> None:
-        if self.newest is None or published > self.newest:
-            self.newest, self.ids_at_newest = published, {story_id}
-        elif published == self.newest:
-            self.ids_at_newest.add(story_id)
 
     def oldest_watched(self) -> datetime | None:
         times = [datetime.fromisoformat(published) for published, _ in self.watch.values()]

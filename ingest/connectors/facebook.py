@@ -51,7 +51,14 @@ from ingest.connectors.common import (
     read_engagement,
     retry_policy,
 )
-from ingest.connectors.paged import Cursor, EngagementRefresh, Page, PagedSource, collect
+from ingest.connectors.paged import (
+    Cursor,
+    EngagementRefresh,
+    NewestSeen,
+    Page,
+    PagedSource,
+    collect,
+)
 from socmon.config.connectors import FacebookSettings
 from socmon.records import (
     DeadLetter,
@@ -352,7 +359,7 @@ class GraphClient:
 
 
 @dataclass
-class TimeCheckpoint(Cursor):
+class TimeCheckpoint(NewestSeen[datetime], Cursor):
     """The newest creation time produced, and the ids produced at exactly that second.
 
     Graph times have one-second resolution: the ids at the boundary second tell a new item of that
@@ -376,17 +383,6 @@ class TimeCheckpoint(Cursor):
         if self.newest is None:
             return None
         return json.dumps({"newest": self.newest.isoformat(), "ids": sorted(self.ids_at_newest)})
-
-    def is_new(self, item_id: str, created: datetime) -> bool:
-        if self.newest is None or created > self.newest:
-            return True
-        return created == self.newest and item_id not in self.ids_at_newest
-
-    def advance(self, item_id: str, created: datetime) -> None:
-        if self.newest is None or created > self.newest:
-            self.newest, self.ids_at_newest = created, {item_id}
-        elif created == self.newest:
-            self.ids_at_newest.add(item_id)
 
 
 @dataclass(frozen=True)

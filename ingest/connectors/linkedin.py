@@ -72,7 +72,7 @@ from ingest.connectors.httpapi import (
     retry_after_seconds,
     tls_context,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, NewestSeen, Page, PagedSource
 from socmon.config.connectors import LinkedInSettings
 from socmon.config.governance import OfficialAccount
 from socmon.records import Engagement, Media, Post, PostKind
@@ -311,7 +311,7 @@ def _elements(answer: Any, endpoint: Endpoint) -> list[Any]:
 
 
 @dataclass
-class MillisCursor(Cursor):
+class MillisCursor(NewestSeen[int], Cursor):
     """The newest time produced (ms since the epoch) and the ids at exactly that millisecond;
     and the ids of items dead-lettered for lack of a time, so they are dead-lettered once."""
 
@@ -351,17 +351,6 @@ class MillisCursor(Cursor):
         if item_id:
             self.rejected.append(item_id)
         return True
-
-    def is_new(self, item_id: str, at: int) -> bool:
-        if self.newest is None or at > self.newest:
-            return True
-        return at == self.newest and item_id not in self.ids_at_newest
-
-    def advance(self, item_id: str, at: int) -> None:
-        if self.newest is None or at > self.newest:
-            self.newest, self.ids_at_newest = at, {item_id}
-        elif at == self.newest:
-            self.ids_at_newest.add(item_id)
 
 
 # --- sources ---------------------------------------------------------------------------------

@@ -189,6 +189,31 @@ def collect(results: Iterator[Post | DeadLetter | None]) -> tuple[list[Post], li
     return posts, rejects
 
 
+Moment = TypeVar("Moment", datetime, int)
+"""A time as a platform gives it: a datetime, or milliseconds since the epoch."""
+
+
+class NewestSeen(Generic[Moment]):
+    """What a cursor of "the newest time produced, and the ids produced at exactly that time"
+    does: platforms give times to the second (or millisecond), so the ids at the boundary tell a
+    new item of that time from one already produced, and a restart neither repeats nor misses.
+    The cursor (a dataclass) declares both fields."""
+
+    newest: Moment | None
+    ids_at_newest: set[str]
+
+    def is_new(self, item_id: str, at: Moment) -> bool:
+        if self.newest is None or at > self.newest:
+            return True
+        return at == self.newest and item_id not in self.ids_at_newest
+
+    def advance(self, item_id: str, at: Moment) -> None:
+        if self.newest is None or at > self.newest:
+            self.newest, self.ids_at_newest = at, {item_id}
+        elif at == self.newest:
+            self.ids_at_newest.add(item_id)
+
+
 class Named(Protocol):
     name: str
 

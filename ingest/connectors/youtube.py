@@ -76,7 +76,7 @@ from ingest.connectors.common import (
     retry_policy,
     validated_post,
 )
-from ingest.connectors.paged import Cursor, Page, PagedSource
+from ingest.connectors.paged import Cursor, NewestSeen, Page, PagedSource
 from socmon.config.connectors import YouTubeSettings
 from socmon.config.governance import OfficialAccount
 from socmon.records import Engagement, Media, Post, PostKind, utcnow
@@ -390,7 +390,7 @@ class YouTubeApi:
 
 
 @dataclass
-class PublishedCursor(Cursor):
+class PublishedCursor(NewestSeen[datetime], Cursor):
     """The newest ``publishedAt`` produced, and the ids produced at exactly that second.
 
     `reply_counts` (comments only): the ``totalReplyCount`` of each thread in the window whose
@@ -423,17 +423,6 @@ class PublishedCursor(Cursor):
 
     def copy(self) -> PublishedCursor:
         return PublishedCursor(self.newest, set(self.ids_at_newest), dict(self.reply_counts))
-
-    def is_new(self, item_id: str, published: datetime) -> bool:
-        if self.newest is None or published > self.newest:
-            return True
-        return published == self.newest and item_id not in self.ids_at_newest
-
-    def advance(self, item_id: str, published: datetime) -> None:
-        if self.newest is None or published > self.newest:
-            self.newest, self.ids_at_newest = published, {item_id}
-        elif published == self.newest:
-            self.ids_at_newest.add(item_id)
 
 
 @dataclass(frozen=True)
