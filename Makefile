@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## test: set up, then run the whole suite, on every core (PYTEST_ARGS="-n 0" runs it in one process)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup -ra --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto -ra --durations=20 $(PYTEST_ARGS)
 
 ## lint: ruff, mypy, and the layers of the code (import-linter: see docs/architecture.md)
 lint: $(STAMP)

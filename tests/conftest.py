@@ -62,11 +62,3 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
             proc.wait()
     run = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
     return SampleRun(folder, run, address_mode)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on every core (pytest-xdist, ``--dist loadgroup``): the tests
-    that read the one sample run go to one worker, so `socmon up` over the sample runs once."""
-    for item in items:
-        if "sample_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("sample_run"))
