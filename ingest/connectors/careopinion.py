@@ -39,11 +39,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from tenacity import retry_if_exception_type
 
 from ingest.connector import (
     AccessDenied,
@@ -56,15 +56,12 @@ from ingest.connector import (
 from ingest.connectors.common import (
     ApiCallRecorder,
     Rejected,
-    api_retrying,
     clean_text,
-    retry_policy,
     validated_post,
 )
 from ingest.connectors.httpapi import (
-    TRANSIENT,
-    ServerError,
     counted_get,
+    retried,
     retry_after_seconds,
     tls_context,
 )
@@ -152,26 +149,13 @@ class CareOpinionApi:
 
     def get(self, source: str, endpoint: str, path: str, params: Mapping[str, Any]) -> Any:
         """The JSON answer to ``GET path`` with retries; errors as `ConnectorError` s."""
-        retrying = api_retrying(
-            retry_policy(self.settings),
-            retry_if_exception_type(TRANSIENT),
+        response = retried(
+            partial(self._send, source, path, params),
+            self.settings,
+            f"Care Opinion {endpoint}",
             f"careopinion source={source} endpoint={endpoint!r}",
-            sleep=self._sleep,
+            self._sleep,
         )
-        try:
-            response = retrying(self._send, source, path, params)
-        except ServerError as exc:
-            msg = (
-                f"Care Opinion {endpoint} kept failing ({exc}) after "
-                f"{self.settings.max_retries + 1} attempts; trying again next poll"
-            )
-            raise SourceUnavailable(msg) from exc
-        except httpx.TransportError as exc:
-            msg = (
-                f"Care Opinion {endpoint} did not answer after {self.settings.max_retries + 1} "
-                f"attempts ({type(exc).__name__}); trying again next poll"
-            )
-            raise SourceUnavailable(msg) from exc
         return self._json(endpoint, response)
 
     def _send(self, source: str, path: str, params: Mapping[str, Any]) -> httpx.Response:

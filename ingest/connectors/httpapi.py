@@ -4,7 +4,7 @@ process, which answers are retried, and how long a 429 asks to wait."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
@@ -12,8 +12,11 @@ from typing import Any
 
 import certifi
 import httpx
+from tenacity import retry_if_exception_type
 
-from ingest.connectors.common import ApiCallRecorder
+from ingest.connector import SourceUnavailable
+from ingest.connectors.common import ApiCallRecorder, api_retrying, retry_policy
+from socmon.config.connectors import ApiClientSettings
 
 
 @cache
@@ -75,3 +78,30 @@ def counted_get(
     if response.status_code >= 500:
         raise ServerError(response.status_code)
     return response
+
+
+def retried(
+    send: Callable[[], httpx.Response],
+    settings: ApiClientSettings,
+    what: str,
+    where: str,
+    sleep: Callable[[float], None],
+) -> httpx.Response:
+    """`send()` with the bounded retries of `settings` for 5xx answers and network failures
+    (each failed try logged with `where`); after the last one, `SourceUnavailable` naming `what`
+    (the platform and endpoint)."""
+    retrying = api_retrying(
+        retry_policy(settings), retry_if_exception_type(TRANSIENT), where, sleep=sleep
+    )
+    attempts = settings.max_retries + 1
+    try:
+        return retrying(send)
+    except ServerError as exc:
+        msg = f"{what} kept failing ({exc}) after {attempts} attempts; trying again next poll"
+        raise SourceUnavailable(msg) from exc
+    except httpx.TransportError as exc:
+        msg = (
+            f"{what} did not answer after {attempts} attempts ({type(exc).__name__}); "
+            "trying again next poll"
+        )
+        raise SourceUnavailable(msg) from exc

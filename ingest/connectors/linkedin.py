@@ -42,11 +42,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import retry_if_exception_type
 
 from ingest.connector import (
     AccessDenied,
@@ -60,15 +60,12 @@ from ingest.connectors.common import (
     ApiCallRecorder,
     Rejected,
     active_accounts,
-    api_retrying,
     clean_text,
-    retry_policy,
     validated_post,
 )
 from ingest.connectors.httpapi import (
-    TRANSIENT,
-    ServerError,
     counted_get,
+    retried,
     retry_after_seconds,
     tls_context,
 )
@@ -187,28 +184,14 @@ class LinkedInApi:
 
     def get(self, source: str, endpoint: Endpoint, path_and_query: str, finder: bool) -> Any:
         """The JSON answer to ``GET path_and_query`` (already encoded the Rest.li way)."""
-        retrying = api_retrying(
-            retry_policy(self.settings),
-            retry_if_exception_type(TRANSIENT),
-            f"linkedin source={source} endpoint={endpoint.path!r}",
-            sleep=self._sleep,
-        )
         headers = {"X-RestLi-Method": "FINDER"} if finder else {}
-        attempts = self.settings.max_retries + 1
-        try:
-            response = retrying(self._send, source, path_and_query, headers)
-        except ServerError as exc:
-            msg = (
-                f"LinkedIn {endpoint.path} kept failing ({exc}) after {attempts} attempts; "
-                "trying again next poll"
-            )
-            raise SourceUnavailable(msg) from exc
-        except httpx.TransportError as exc:
-            msg = (
-                f"LinkedIn {endpoint.path} did not answer after {attempts} attempts "
-                f"({type(exc).__name__}); trying again next poll"
-            )
-            raise SourceUnavailable(msg) from exc
+        response = retried(
+            partial(self._send, source, path_and_query, headers),
+            self.settings,
+            f"LinkedIn {endpoint.path}",
+            f"linkedin source={source} endpoint={endpoint.path!r}",
+            self._sleep,
+        )
         return self._json(endpoint, response)
 
     def _send(self, source: str, path: str, headers: Mapping[str, str]) -> httpx.Response:
