@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from prometheus_client import CollectorRegistry
 
+from alerting import outbox
 from alerting.channel_set import build_channels
 from alerting.channels import Channel
 from alerting.worker import AlertDelivery
@@ -116,7 +117,10 @@ def outbox_rows(settings: Settings) -> list[dict[str, Any]]:
     path = settings.outbox_path
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # Under the outbox's lock, as its writers append: a read never sees half of an append.
+    with outbox.locked(path):
+        text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
 
 
 # -- a real SMTP server -------------------------------------------------------------------------
