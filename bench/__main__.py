@@ -2,7 +2,10 @@
 
 1. the classifier alone on one core (the default model, then the fast one);
 2. the stream worker end to end (enrich, index, route) with one worker and with two in one
-   consumer group, their ratio, and one worker over the classifier alone (the framework's share);
+   consumer group, their ratio, and one worker over the classifier alone (the framework's share).
+   This machine's speed drifts by ±15 % within minutes (the classifier alone measured 211 to 275
+   posts/s in one run), so each is measured in `ROUNDS` rounds, each after the classifier alone,
+   and the ratios are medians of ratios taken round by round;
 3. post-to-alert latency at a steady 50 posts/s: from a post acknowledged by the broker to its
    alert written by alert delivery (p50, p95);
 4. a backfill: a replay of `SOCMON_BENCH_BACKFILL` posts (default 200,000) through
@@ -10,18 +13,21 @@
 5. the peak memory of each process.
 
 Writes bench/results/results.json and prints a table. Ratios are only comparable within a run.
-Sizes: SOCMON_BENCH_POSTS (default 20,000), SOCMON_BENCH_BACKFILL (0 skips the backfill);
+Sizes: SOCMON_BENCH_POSTS (posts per round, default 6,000), SOCMON_BENCH_ROUNDS (default 3),
+SOCMON_BENCH_BACKFILL (0 skips the backfill);
 SOCMON_BENCH_ONLY=classifier,workers,latency,backfill runs only those parts (written to a file
 of their own, so the full run's numbers stay together).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,7 +59,12 @@ from socmon.sample import SAMPLE_PATH
 from socmon.settings import KafkaSettings, load_settings
 
 T = TypeVar("T")
-N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "20000"))
+N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "6000"))
+"""Posts per round of a worker measurement (and for the classifier alone)."""
+ROUNDS = int(os.environ.get("SOCMON_BENCH_ROUNDS", "3"))
+"""Rounds of each worker measurement, each after the classifier alone: medians are reported."""
+CLASSIFIER_POSTS = 3000
+"""Posts of the classifier-alone measurement before each round."""
 N_BACKFILL = int(os.environ.get("SOCMON_BENCH_BACKFILL", "200000"))
 LATENCY_RATE = 50.0
 LATENCY_SECONDS = float(os.environ.get("SOCMON_BENCH_LATENCY_SECONDS", "40"))
@@ -135,9 +147,35 @@ def indexed(index: SqliteIndex) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
 
 
-def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[str, float]]:
-    """Posts per second through `count` workers (enrich, index, route), measured after the group
-    settled, from the first post indexed to the last; and the workers' peak memory."""
+def _reached(index: SqliteIndex, target: int) -> bool:
+    return indexed(index) >= target
+
+
+@dataclass
+class Rounds:
+    """One worker set's measurements: per round, its posts per second and the classifier alone
+    measured just before it, in the same bench process (the workers idle meanwhile)."""
+
+    rates: list[float] = field(default_factory=list)
+    classifier: list[float] = field(default_factory=list)
+    peak_mib: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def over_classifier(self) -> float:
+        """The median over rounds of the rate over the classifier alone of the same round: this
+        machine's speed drifts by ±15 % within minutes, and a ratio of two moments apart would
+        measure the drift."""
+        return statistics.median(r / c for r, c in zip(self.rates, self.classifier, strict=True))
+
+
+def bench_workers(bootstrap: str, count: int, root: Path, classifier_posts: list[Post]) -> Rounds:
+    """Posts per second through `count` workers (enrich, index, route) in `ROUNDS` rounds of
+    `N_POSTS`, each measured after the group settled, from the posts sent to the last indexed,
+    with the classifier alone measured before each round; and the workers' peak memory."""
     prefix = f"w{count}"
     data_dir = root / prefix
     data_dir.mkdir()
@@ -145,17 +183,27 @@ def bench_workers(bootstrap: str, count: int, root: Path) -> tuple[float, dict[s
     ensure_topics(kafka)
     index = SqliteIndex(data_dir / "socmon.db")
     index.setup()
+    rounds = Rounds()
     try:
         with running(stage_env(bootstrap, prefix, data_dir), data_dir) as stages:
             stages.workers(count)
             warm = warm_up(_warm_batches(bootstrap, kafka, prefix), stages)
             wait_until(lambda: indexed(index) >= warm, stages, 300, "the warm-up indexed")
-            started = time.perf_counter()
-            produce(bootstrap, kafka.topics.posts_raw, make_posts(N_POSTS, prefix))
-            last = wait_until(
-                lambda: indexed(index) >= warm + N_POSTS, stages, 1800, "every post", every=0.5
-            )
-            return N_POSTS / (last - started), stages.peak_memory()
+            for r in range(ROUNDS):
+                rounds.classifier.append(bench_classifier(classifier_posts))
+                target = indexed(index) + N_POSTS
+                started = time.perf_counter()
+                produce(bootstrap, kafka.topics.posts_raw, make_posts(N_POSTS, f"{prefix}r{r}x"))
+                last = wait_until(
+                    functools.partial(_reached, index, target), stages, 1800, "every post", 0.2
+                )
+                rounds.rates.append(N_POSTS / (last - started))
+                say(
+                    f"  round {r + 1}: {rounds.rates[-1]:.0f} posts/s "
+                    f"(classifier alone {rounds.classifier[-1]:.0f})"
+                )
+            rounds.peak_mib = stages.peak_memory()
+            return rounds
     finally:
         index.close()
 
@@ -395,6 +443,7 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
     argv = [sys.executable, "-m", "socmon_app.cli", "up", "--replay", str(replay)]
     argv += ["--exit-when-idle", "--metrics-port", "0", "--workers", str(workers)]
     peaks: dict[int, float] = {}
+    cpu: dict[int, tuple[str, float]] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: list[str] = []
@@ -407,6 +456,9 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
     while proc.poll() is None:
         for pid in _descendants(proc.pid):
             peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mib(pid))
+            used = cpu_seconds(pid)
+            if used is not None:
+                cpu[pid] = (cpu[pid][0] if pid in cpu else _process_name(pid), used)
         if time.perf_counter() - last_note > 60:
             last_note = time.perf_counter()
             progress = [line for line in lines if "indexed" in line]
@@ -429,7 +481,35 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
         "posts_per_second": round(N_BACKFILL / seconds),
         "projected_1m_minutes": round(1_000_000 / (N_BACKFILL / seconds) / 60, 1),
         "peak_rss_mib_by_process": sorted(round(v, 1) for v in peaks.values()),
+        # what bounds it: each process's CPU time over the wall time (1.0 is one core's worth)
+        "cpu_share_by_process": {
+            f"{name} ({pid})": round(used / seconds, 2)
+            for pid, (name, used) in sorted(cpu.items(), key=lambda kv: -kv[1][1])
+            if used / seconds >= 0.01
+        },
     }
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds of a running process so far (Linux /proc), None once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_name(pid: int) -> str:
+    """What a process of the pipeline is: its `socmon` command (``worker --instance 2``), or
+    the program's name (the broker)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    argv = [a for a in argv if a]
+    if "socmon_app.cli" in argv:
+        return " ".join(argv[argv.index("socmon_app.cli") + 1 :][:3])
+    return Path(argv[0]).name if argv else "?"
 
 
 def _descendants(pid: int) -> list[int]:
@@ -491,16 +571,24 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if wanted("workers"):
-            say(f"one stream worker, {N_POSTS} posts…")
-            one, one_mib = on_own_broker(bench_workers, 1, root)
-            say(f"two stream workers, {N_POSTS} posts…")
-            two, two_mib = on_own_broker(bench_workers, 2, root)
+            sample = make_posts(CLASSIFIER_POSTS, "k")
+            say(f"one stream worker, {ROUNDS} rounds of {N_POSTS} posts…")
+            one = on_own_broker(bench_workers, 1, root, sample)
+            say(f"two stream workers, {ROUNDS} rounds of {N_POSTS} posts…")
+            two = on_own_broker(bench_workers, 2, root, sample)
             results |= {
-                "pipeline_1_worker_posts_per_second": round(one),
-                "pipeline_2_workers_posts_per_second": round(two),
-                "two_workers_over_one": round(two / one, 2),
-                "pipeline_over_classifier_alone": round(one / classify_rate, 2),
-                "worker_peak_rss_mib": {"one": one_mib, "two": two_mib},
+                "pipeline_1_worker_posts_per_second": round(one.rate),
+                "pipeline_2_workers_posts_per_second": round(two.rate),
+                "two_workers_over_one": round(two.over_classifier / one.over_classifier, 2),
+                "pipeline_over_classifier_alone": round(one.over_classifier, 2),
+                "rounds": {
+                    name: {
+                        "posts_per_second": [round(x) for x in rounds.rates],
+                        "classifier_alone": [round(x) for x in rounds.classifier],
+                    }
+                    for name, rounds in (("one", one), ("two", two))
+                },
+                "worker_peak_rss_mib": {"one": one.peak_mib, "two": two.peak_mib},
             }
             write(out, results)
         if wanted("latency"):

@@ -40,6 +40,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import faust
@@ -282,6 +283,11 @@ def create_app(
         raw_topic(topics.deadletter),
     )
     loop_executor = None  # the default thread pool: index writes may block (Elasticsearch)
+    # The model runs in a thread of its own: ONNX Runtime releases the GIL while it computes, so
+    # the event loop goes on consuming, sending, indexing and routing meanwhile, instead of
+    # stopping for the second or two a batch takes (see `make bench`: one worker over the
+    # classifier alone). One thread: batches are classified one at a time, in order.
+    model_executor = ThreadPoolExecutor(1, thread_name_prefix="socmon-classify")
     lookalikes = LookalikeAccounts.from_settings(settings)  # unregistered accounts, in route
     # authors erased on request: their posts are dead-lettered, never classified or indexed
     erased = ErasedAuthors(index, erasure_key(settings))
@@ -304,7 +310,9 @@ def create_app(
 
     async def enrich_batch(messages: list[steps.Message]) -> None:
         started = time.perf_counter()
-        step = steps.enrich(classifier, messages, erased)
+        step = await asyncio.get_running_loop().run_in_executor(
+            model_executor, steps.enrich, classifier, messages, erased
+        )
         await send(step, enriched)
         step.count(metrics, time.perf_counter() - started)
 

@@ -14,6 +14,21 @@ from stream_processors.app import create_app
 log = logging.getLogger(__name__)
 
 
+class QuietWorker(faust.Worker):
+    """Faust's worker without its terminal spinner.
+
+    With a log level of WARNING or above, Faust keeps a spinner that turns on every log call, and
+    for that sets the root logger to DEBUG for the life of the process (the spinner stops after
+    start-up, the level stays). Every debug call of Faust, aiokafka and mode then builds a log
+    record, through socmon's redacting record factory, only for the handlers to drop it: Faust
+    logs each message it sends, with its value, at debug. That cost the event loop more than the
+    messages themselves; here the root logger keeps the level asked for.
+    """
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+
+
 def run_worker(settings: Settings, loglevel: str = "info", instance: int = 1) -> None:
     """Start the agents and block until the worker is stopped (SIGINT/SIGTERM).
 
@@ -24,7 +39,7 @@ def run_worker(settings: Settings, loglevel: str = "info", instance: int = 1) ->
     index = open_index(settings)
     index.setup()
     app = create_app(settings, index, metrics, instance=instance)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker = QuietWorker(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
     finally:

@@ -278,22 +278,21 @@ def _word_shares(
     encoding: Any, shares: np.ndarray
 ) -> tuple[tuple[tuple[int, int], ...], np.ndarray]:
     """Token shares summed per word (the tokenizer's word ids), with each word's span."""
-    spans: list[tuple[int, int]] = []
-    rows: list[np.ndarray] = []
-    current = None
-    for token, (word, (a, b)) in enumerate(zip(encoding.word_ids, encoding.offsets, strict=True)):
-        if word is None:
-            continue
-        if word != current:
-            spans.append((a, b))
-            rows.append(shares[token].astype(np.float64).copy())
-            current = word
-        else:
-            spans[-1] = (spans[-1][0], b)
-            rows[-1] += shares[token]
-    if not rows:
+    word_ids = encoding.word_ids
+    tokens = [t for t, word in enumerate(word_ids) if word is not None]
+    if not tokens:
         return (), np.zeros((0, shares.shape[-1]))
-    return tuple(spans), np.vstack(rows)
+    ids = np.fromiter((word_ids[t] for t in tokens), dtype=np.int64, count=len(tokens))
+    # a word is a run of its tokens: it starts where the word id changes
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    rows = np.add.reduceat(shares[tokens].astype(np.float64), starts, axis=0)
+    offsets = encoding.offsets
+    ends = [*starts[1:].tolist(), len(tokens)]
+    spans = tuple(
+        (offsets[tokens[a]][0], offsets[tokens[b - 1]][1])
+        for a, b in zip(starts.tolist(), ends, strict=True)
+    )
+    return spans, rows
 
 
 @cache
