@@ -480,7 +480,10 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
         "seconds": round(seconds, 1),
         "posts_per_second": round(N_BACKFILL / seconds),
         "projected_1m_minutes": round(1_000_000 / (N_BACKFILL / seconds) / 60, 1),
-        "peak_rss_mib_by_process": sorted(round(v, 1) for v in peaks.values()),
+        "peak_rss_mib_by_process": {
+            f"{cpu[pid][0] if pid in cpu else '?'} ({pid})": round(mib, 1)
+            for pid, mib in sorted(peaks.items(), key=lambda kv: -kv[1])
+        },
         # what bounds it: each process's CPU time over the wall time (1.0 is one core's worth)
         "cpu_share_by_process": {
             f"{name} ({pid})": round(used / seconds, 2)
