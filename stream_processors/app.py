@@ -299,11 +299,20 @@ def create_app(
         )
 
     async def send(step: steps.Step, output: Any) -> None:
-        """Send what a step produced: its records on `output`, its dead letters to theirs."""
-        for key, value in step.out:
-            await output.send(key=key, value=value)
+        """Send what a step produced: its records on `output`, its dead letters to theirs.
+
+        Straight to the app's producer, not through ``Topic.send``: that wraps every message
+        in a pending message, a future and a channel hop before it reaches the same producer,
+        which cost one worker about 15 % of its posts per second (`make bench`, 3 rounds each:
+        173 → 199). Faust flushes this producer before it commits offsets, as before."""
+        producer = await app.maybe_start_producer()
+        if step.out:
+            name = output.get_topic_name()
+            for key, value in step.out:
+                await producer.send(name, key, value, None, None, None)
+        letters = deadletter.get_topic_name()
         for letter, _ in step.dead:
-            await deadletter.send(key=letter.key.encode(), value=letter.to_bytes())
+            await producer.send(letters, letter.key.encode(), letter.to_bytes(), None, None, None)
 
     async def in_thread(function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(loop_executor, function, *args)
