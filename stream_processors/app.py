@@ -314,14 +314,12 @@ def create_app(
         for letter, _ in step.dead:
             await producer.send(letters, letter.key.encode(), letter.to_bytes(), None, None, None)
 
-    async def in_thread(function: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(loop_executor, function, *args)
+    async def in_thread(function: Any, *args: Any, executor: Any = loop_executor) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
     async def enrich_batch(messages: list[steps.Message]) -> None:
         started = time.perf_counter()
-        step = await asyncio.get_running_loop().run_in_executor(
-            model_executor, steps.enrich, classifier, messages, erased
-        )
+        step = await in_thread(steps.enrich, classifier, messages, erased, executor=model_executor)
         await send(step, enriched)
         step.count(metrics, time.perf_counter() - started)
 
