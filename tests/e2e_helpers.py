@@ -17,6 +17,13 @@ from socmon.records import DeadLetter, Post
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def sweep_weekday_away() -> str:
+    """A weekday three days from today (Europe/London) for the weekly account sweep, so the
+    sweep, which runs inside the worker on the real clock, never fires during a test."""
+    today = datetime.now(ZoneInfo("Europe/London")).weekday()
+    return WEEKDAYS[(today + 3) % 7]
+
+
 def pipeline_env() -> dict[str, str]:
     """The environment for a `socmon` child process in a test.
 
@@ -25,8 +32,7 @@ def pipeline_env() -> dict[str, str]:
     (the sweep has tests of its own with a controlled clock).
     """
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    today = datetime.now(ZoneInfo("Europe/London")).weekday()
-    env["SOCMON_GOVERNANCE__SWEEP_WEEKDAY"] = WEEKDAYS[(today + 3) % 7]
+    env["SOCMON_GOVERNANCE__SWEEP_WEEKDAY"] = sweep_weekday_away()
     # One stream worker unless a test asks for more (`--workers`): the default, one per core,
     # would make every run load the model twice; the tests of several workers say so.
     env["SOCMON_EMBEDDED__WORKERS"] = "1"

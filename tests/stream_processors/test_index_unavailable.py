@@ -10,9 +10,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -27,7 +25,7 @@ from socmon.settings import KafkaSettings, Settings, load_settings
 from socmon.topics import STREAM_GROUP
 from stream_processors.app import create_app
 from tests.broker import read_topic
-from tests.e2e_helpers import WEEKDAYS
+from tests.e2e_helpers import sweep_weekday_away
 from tests.factories import make_post
 
 pytestmark = pytest.mark.slow
@@ -38,8 +36,7 @@ UNREADABLE = 2
 
 def settings_for(tmp_path: Path, kafka: KafkaSettings, monkeypatch) -> Settings:
     # The weekly sweep must not fire during the test (it writes to the index too).
-    today = datetime.now(ZoneInfo("Europe/London")).weekday()
-    monkeypatch.setenv("SOCMON_GOVERNANCE__SWEEP_WEEKDAY", WEEKDAYS[(today + 3) % 7])
+    monkeypatch.setenv("SOCMON_GOVERNANCE__SWEEP_WEEKDAY", sweep_weekday_away())
     return load_settings(None, data_dir=tmp_path, kafka=kafka)
 
 

@@ -22,7 +22,7 @@ from socmon.settings import load_settings
 from stream_processors.app import create_app
 from stream_processors.classify.classifier import PostClassifier, PostText
 from stream_processors.worker import QuietWorker
-from tests.e2e_helpers import WEEKDAYS
+from tests.e2e_helpers import sweep_weekday_away
 from tests.factories import make_post
 
 POSTS = 30
@@ -52,11 +52,7 @@ class SlowClassifier(PostClassifier):
 def test_the_model_runs_in_a_thread_of_its_own_and_the_loop_goes_on_meanwhile(
     kafka_settings, tmp_path: Path, monkeypatch
 ):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    today = datetime.now(ZoneInfo("Europe/London")).weekday()
-    monkeypatch.setenv("SOCMON_GOVERNANCE__SWEEP_WEEKDAY", WEEKDAYS[(today + 3) % 7])
+    monkeypatch.setenv("SOCMON_GOVERNANCE__SWEEP_WEEKDAY", sweep_weekday_away())
     settings = load_settings(None, data_dir=tmp_path, kafka=kafka_settings)
     ensure_topics(kafka_settings)
     producer = make_producer(kafka_settings.bootstrap_servers)
