@@ -5,6 +5,7 @@ the `socmon` processes a deployment runs, on one embedded broker, each with its 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,6 +81,21 @@ class Stages:
             if proc.poll() is not None:
                 msg = f"{name} exited with {proc.returncode}; see {self.data_dir / name}.log"
                 raise RuntimeError(msg)
+
+    @contextmanager
+    def paused(self, prefix: str = "worker") -> Iterator[None]:
+        """The stages whose name starts with `prefix` stopped (SIGSTOP) meanwhile, then resumed:
+        a backlog sent while they are stopped is on the broker, whole, when they resume, and the
+        bench's own sending did not take their CPU. Keep it short: a worker stopped past the
+        group's session timeout (10 s by default) is dropped from the group."""
+        names = [name for name in self.procs if name.startswith(prefix)]
+        for name in names:
+            os.kill(self.procs[name].pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for name in names:
+                os.kill(self.procs[name].pid, signal.SIGCONT)
 
     def peak_memory(self) -> dict[str, float]:
         return {name: round(peak_rss_mib(p.pid), 1) for name, p in self.procs.items()}
