@@ -2,7 +2,8 @@
 
 1. the classifier alone on one core (the default model, then the fast one);
 2. the stream worker end to end (enrich, index, route: a backlog on the broker to the last post
-   indexed) with one worker and with two in one consumer group, their ratio, and one worker over the classifier alone (the framework's share).
+   indexed) with one worker and with two in one consumer group, their ratio, and one worker over
+   the classifier alone (the framework's share).
    This machine's speed drifts by ±15 % within minutes (the classifier alone measured 211 to 275
    posts/s in one run), so each is measured in `ROUNDS` rounds, each after the classifier alone,
    and the ratios are medians of ratios taken round by round;
