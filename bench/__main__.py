@@ -5,8 +5,8 @@
    indexed) with one worker and with two in one consumer group, their ratio, and one worker over
    the classifier alone (the framework's share).
    This machine's speed drifts by ±15 % within minutes (the classifier alone measured 211 to 275
-   posts/s in one run), so each is measured in `ROUNDS` rounds, each after the classifier alone,
-   and the ratios are medians of ratios taken round by round;
+   posts/s in one run), so each is measured in `ROUNDS` rounds, each between two measurements of
+   the classifier alone, and the ratios are medians of ratios taken round by round;
 3. post-to-alert latency at a steady 50 posts/s: from a post acknowledged by the broker to its
    alert written by alert delivery (p50, p95);
 4. a backfill: a replay of `SOCMON_BENCH_BACKFILL` posts (default 200,000) through
@@ -14,7 +14,7 @@
 5. the peak memory of each process.
 
 Writes bench/results/results.json and prints a table. Ratios are only comparable within a run.
-Sizes: SOCMON_BENCH_POSTS (posts per round, default 6,000), SOCMON_BENCH_ROUNDS (default 3),
+Sizes: SOCMON_BENCH_POSTS (posts per round, default 6,000), SOCMON_BENCH_ROUNDS (default 5),
 SOCMON_BENCH_BACKFILL (0 skips the backfill);
 SOCMON_BENCH_ONLY=classifier,workers,latency,backfill runs only those parts (written to a file
 of their own, so the full run's numbers stay together).
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import itertools
 import json
 import os
 import platform
@@ -62,7 +63,7 @@ from socmon.settings import KafkaSettings, load_settings
 T = TypeVar("T")
 N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "6000"))
 """Posts per round of a worker measurement (and for the classifier alone)."""
-ROUNDS = int(os.environ.get("SOCMON_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("SOCMON_BENCH_ROUNDS", "5"))
 """Rounds of each worker measurement, each after the classifier alone: medians are reported."""
 CLASSIFIER_POSTS = 3000
 """Posts of the classifier-alone measurement before each round."""
@@ -154,8 +155,9 @@ def _reached(index: SqliteIndex, target: int) -> bool:
 
 @dataclass
 class Rounds:
-    """One worker set's measurements: per round, its posts per second and the classifier alone
-    measured just before it, in the same bench process (the workers idle meanwhile)."""
+    """One worker set's measurements: per round, its posts per second; and the classifier alone
+    before the first round and after each (one more figure than rounds), in the same bench
+    process while the workers idle."""
 
     rates: list[float] = field(default_factory=list)
     classifier: list[float] = field(default_factory=list)
@@ -167,16 +169,17 @@ class Rounds:
 
     @property
     def over_classifier(self) -> float:
-        """The median over rounds of the rate over the classifier alone of the same round: this
-        machine's speed drifts by ±15 % within minutes, and a ratio of two moments apart would
-        measure the drift."""
-        return statistics.median(r / c for r, c in zip(self.rates, self.classifier, strict=True))
+        """The median over rounds of the rate over the classifier alone around that round (the
+        mean of the figures just before and just after it): this machine's speed drifts by
+        ±15 % within minutes, and a ratio of two moments apart would measure the drift."""
+        around = [(a + b) / 2 for a, b in itertools.pairwise(self.classifier)]
+        return statistics.median(r / c for r, c in zip(self.rates, around, strict=True))
 
 
 def bench_workers(bootstrap: str, count: int, root: Path, classifier_posts: list[Post]) -> Rounds:
     """Posts per second through `count` workers (enrich, index, route) in `ROUNDS` rounds of
     `N_POSTS`, each measured after the group settled, with the classifier alone measured before
-    each round; and the workers' peak memory.
+    and after each round; and the workers' peak memory.
 
     A round's posts are sent while the workers are stopped (`Stages.paused`), and the round is
     timed from when they resume to the last post indexed: the workers drain a backlog on the
@@ -196,8 +199,8 @@ def bench_workers(bootstrap: str, count: int, root: Path, classifier_posts: list
             stages.workers(count)
             warm = warm_up(_warm_batches(bootstrap, kafka, prefix), stages)
             wait_until(lambda: indexed(index) >= warm, stages, 300, "the warm-up indexed")
+            rounds.classifier.append(bench_classifier(classifier_posts))
             for r in range(ROUNDS):
-                rounds.classifier.append(bench_classifier(classifier_posts))
                 posts = make_posts(N_POSTS, f"{prefix}r{r}x")
                 target = indexed(index) + N_POSTS
                 with stages.paused():
@@ -207,9 +210,11 @@ def bench_workers(bootstrap: str, count: int, root: Path, classifier_posts: list
                     functools.partial(_reached, index, target), stages, 1800, "every post", 0.2
                 )
                 rounds.rates.append(N_POSTS / (last - started))
+                rounds.classifier.append(bench_classifier(classifier_posts))
                 say(
                     f"  round {r + 1}: {rounds.rates[-1]:.0f} posts/s "
-                    f"(classifier alone {rounds.classifier[-1]:.0f})"
+                    f"(classifier alone before and after: {rounds.classifier[-2]:.0f}, "
+                    f"{rounds.classifier[-1]:.0f})"
                 )
             rounds.peak_mib = stages.peak_memory()
             return rounds

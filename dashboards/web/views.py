@@ -548,9 +548,9 @@ def recent_spikes(
     found = [
         alert
         for alert in alerts.alerts_between(
-            now - timedelta(days=SPIKE_DAYS), now + timedelta(hours=1)
+            now - timedelta(days=SPIKE_DAYS), now + timedelta(hours=1), kind="spike"
         )
-        if alert.kind == "spike" and (everything or department in alert.departments)
+        if everything or department in alert.departments
     ]
     found.sort(key=lambda alert: (alert.created_at, alert.alert_id), reverse=True)
     return [

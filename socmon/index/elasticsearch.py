@@ -67,6 +67,7 @@ from socmon.records import (
     OPEN_STATUSES,
     SENTIMENTS,
     Alert,
+    AlertKind,
     Case,
     DeadLetter,
     Delivery,
@@ -774,18 +775,17 @@ class ElasticsearchIndex:
         )
         return [parse_record(DeadLetter, record) for record in records]
 
-    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+    def alerts_between(
+        self, since: datetime, until: datetime, kind: AlertKind | None = None
+    ) -> list[Alert]:
+        raised = {
+            "range": {"created_at": {"gte": _iso(since, "since"), "lt": _iso(until, "until")}}
+        }
+        of_kind = [] if kind is None else [{"term": {"kind": kind}}]
         records = self._records(
             "alerts",
             f"read {self.indices['alerts']}",
-            query={
-                "range": {
-                    "created_at": {
-                        "gte": _iso(since, "since"),
-                        "lt": _iso(until, "until"),
-                    }
-                }
-            },
+            query={"bool": {"filter": [raised, *of_kind]}},
             sort=[{"created_at": {"order": "asc"}}, {"alert_id": {"order": "asc"}}],
             size=MAX_RESULT_WINDOW,
         )

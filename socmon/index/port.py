@@ -27,6 +27,7 @@ from typing import Any, Generic, Literal, Protocol, get_args
 
 from socmon.records import (
     Alert,
+    AlertKind,
     Case,
     CaseStatus,
     CorrectedLabels,
@@ -249,8 +250,12 @@ class AlertStore(Protocol):
     def record_alerts(self, alerts: Sequence[Alert]) -> BulkResult:
         """Insert or replace by ``alert_id``."""
 
-    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
-        """Alerts raised in [since, until), oldest first (digests, the monthly report)."""
+    def alerts_between(
+        self, since: datetime, until: datetime, kind: AlertKind | None = None
+    ) -> list[Alert]:
+        """Alerts raised in [since, until), oldest first (digests, the monthly report); only
+        those of `kind` if given. A reader that wants one kind asks for it here: a replay raises
+        a year's alerts in an afternoon, all of them recent by when they were raised."""
 
     def record_deliveries(self, deliveries: Sequence[Delivery]) -> BulkResult:
         """Insert or replace by `Delivery.key` (alert, recipient, channel)."""

@@ -50,6 +50,7 @@ from socmon.records import (
     OPEN_STATUSES,
     SENTIMENTS,
     Alert,
+    AlertKind,
     Case,
     CorrectedLabels,
     DeadLetter,
@@ -168,6 +169,7 @@ _SCHEMA: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS alerts_created_at ON alerts (created_at)",
+    "CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind, created_at)",
     "CREATE INDEX IF NOT EXISTS alerts_post_author ON alerts (post_author_handle)",
     """
     CREATE TABLE IF NOT EXISTS deliveries (
@@ -611,13 +613,16 @@ class SqliteIndex:
             ).fetchall()
         return [parse_record(DeadLetter, row[0]) for row in rows]
 
-    def alerts_between(self, since: datetime, until: datetime) -> list[Alert]:
+    def alerts_between(
+        self, since: datetime, until: datetime, kind: AlertKind | None = None
+    ) -> list[Alert]:
         low, high = _micros(since, "since"), _micros(until, "until")
+        of_kind, args = ("", (low, high)) if kind is None else (" AND kind = ?", (low, high, kind))
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT record FROM alerts WHERE created_at >= ? AND created_at < ?"
+                f"SELECT record FROM alerts WHERE created_at >= ? AND created_at < ?{of_kind}"
                 " ORDER BY created_at, alert_id",
-                (low, high),
+                args,
             ).fetchall()
         return [parse_record(Alert, row[0]) for row in rows]
 

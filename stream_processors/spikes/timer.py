@@ -110,8 +110,8 @@ class SpikeWatch:
             timedelta(hours=velocity.max_age_hours),
             (volume.max_episode_hours + JUDGED_HOURS) * HOUR,
         )
-        recent = self.index.alerts_between(now - back, now + HOUR)
-        return {alert.alert_id for alert in recent if alert.kind == "spike"}
+        recent = self.index.alerts_between(now - back, now + HOUR, kind="spike")
+        return {alert.alert_id for alert in recent}
 
     def _series(self, now: datetime) -> dict[Subject, dict[datetime, int]]:
         """Hourly counts over the weeks of the baseline and the longest episode: two grouped

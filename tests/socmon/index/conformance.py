@@ -964,6 +964,22 @@ class AlertStoreContract:
         assert [a.alert_id for a in got] == ["concern:twitter:1", "compliment:twitter:2"]
         assert index.alerts_between(T0 + 3 * DAY, T0 + 4 * DAY) == []
 
+    def test_alerts_between_of_one_kind(self, index: Any) -> None:
+        index.record_alerts(
+            [
+                make_alert("concern", "twitter:1", created_at=T0),
+                make_alert("spike", "volume:1", created_at=T0 + DAY / 24),
+                make_alert("compliment", "twitter:2", created_at=T0 + DAY / 12),
+                make_alert("spike", "volume:2", created_at=T0 + DAY / 8),
+            ]
+        )
+        got = index.alerts_between(T0, T0 + DAY, kind="spike")
+        assert [a.alert_id for a in got] == ["spike:volume:1", "spike:volume:2"]
+        assert [a.alert_id for a in index.alerts_between(T0, T0 + DAY, kind="concern")] == [
+            "concern:twitter:1"
+        ]
+        assert index.alerts_between(T0, T0 + DAY, kind="urgent") == []
+
 
 class DeadLetterStoreContract:
     """Dead letters. Subclasses provide the ``index`` fixture."""
