@@ -21,7 +21,7 @@ def test_each_round_is_divided_by_the_classifier_measured_around_it() -> None:
 
 
 def test_a_round_without_its_measurement_after_it_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="shorter"):
         Rounds(rates=[100.0, 200.0], classifier=[100.0, 300.0]).over_classifier  # noqa: B018
 
 
