@@ -288,6 +288,7 @@ def create_app(
     # stopping for the second or two a batch takes (see `make bench`: one worker over the
     # classifier alone). One thread: batches are classified one at a time, in order.
     model_executor = ThreadPoolExecutor(1, thread_name_prefix="socmon-classify")
+    app.executors.append(model_executor)  # shut down when the app stops
     lookalikes = LookalikeAccounts.from_settings(settings)  # unregistered accounts, in route
     # authors erased on request: their posts are dead-lettered, never classified or indexed
     erased = ErasedAuthors(index, erasure_key(settings))
