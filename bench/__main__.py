@@ -4,7 +4,7 @@
 2. the stream worker end to end (enrich, index, route: a backlog on the broker to the last post
    indexed) with one worker and with two in one consumer group, their ratio, and one worker over
    the classifier alone (the framework's share).
-   This machine's speed drifts by ±15 % within minutes (the classifier alone measured 211 to 275
+   This machine's speed drifts by ±15 % within minutes (the classifier alone measured 202 to 292
    posts/s in one run), so each is measured in `ROUNDS` rounds, each between two measurements of
    the classifier alone, and the ratios are medians of ratios taken round by round;
 3. post-to-alert latency at a steady 50 posts/s: from a post acknowledged by the broker to its
@@ -64,9 +64,10 @@ T = TypeVar("T")
 N_POSTS = int(os.environ.get("SOCMON_BENCH_POSTS", "6000"))
 """Posts per round of a worker measurement (and for the classifier alone)."""
 ROUNDS = int(os.environ.get("SOCMON_BENCH_ROUNDS", "5"))
-"""Rounds of each worker measurement, each after the classifier alone: medians are reported."""
+"""Rounds of each worker measurement, each between two measurements of the classifier alone:
+medians are reported."""
 CLASSIFIER_POSTS = 3000
-"""Posts of the classifier-alone measurement before each round."""
+"""Posts of each classifier-alone measurement (before the first round and after each)."""
 N_BACKFILL = int(os.environ.get("SOCMON_BENCH_BACKFILL", "200000"))
 LATENCY_RATE = 50.0
 LATENCY_SECONDS = float(os.environ.get("SOCMON_BENCH_LATENCY_SECONDS", "40"))
@@ -457,7 +458,8 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
     argv = [sys.executable, "-m", "socmon_app.cli", "up", "--replay", str(replay)]
     argv += ["--exit-when-idle", "--metrics-port", "0", "--workers", str(workers)]
     peaks: dict[int, float] = {}
-    cpu: dict[int, tuple[str, float]] = {}
+    names: dict[int, str] = {}
+    cpu: dict[int, float] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: list[str] = []
@@ -472,7 +474,9 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
             peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mib(pid))
             used = cpu_seconds(pid)
             if used is not None:
-                cpu[pid] = (cpu[pid][0] if pid in cpu else _process_name(pid), used)
+                cpu[pid] = used
+            if pid not in names:
+                names[pid] = _process_name(pid)
         if time.perf_counter() - last_note > 60:
             last_note = time.perf_counter()
             progress = [line for line in lines if "indexed" in line]
@@ -495,13 +499,13 @@ def bench_backfill(root: Path, workers: int) -> dict[str, object]:
         "posts_per_second": round(N_BACKFILL / seconds),
         "projected_1m_minutes": round(1_000_000 / (N_BACKFILL / seconds) / 60, 1),
         "peak_rss_mib_by_process": {
-            f"{cpu[pid][0] if pid in cpu else '?'} ({pid})": round(mib, 1)
+            f"{names[pid]} ({pid})": round(mib, 1)
             for pid, mib in sorted(peaks.items(), key=lambda kv: -kv[1])
         },
         # what bounds it: each process's CPU time over the wall time (1.0 is one core's worth)
         "cpu_share_by_process": {
-            f"{name} ({pid})": round(used / seconds, 2)
-            for pid, (name, used) in sorted(cpu.items(), key=lambda kv: -kv[1][1])
+            f"{names[pid]} ({pid})": round(used / seconds, 2)
+            for pid, used in sorted(cpu.items(), key=lambda kv: -kv[1])
             if used / seconds >= 0.01
         },
     }

@@ -34,13 +34,11 @@ class SlowClassifier(PostClassifier):
 
     def __init__(self, departments) -> None:  # type: ignore[no-untyped-def]
         super().__init__(departments, fast=True)
-        self.threads: list[str] = []
-        self.thread_objects: set[threading.Thread] = set()
+        self.threads: list[threading.Thread] = []
         self.on_loop: list[bool] = []
 
     def classify_many(self, items: Sequence[PostText]) -> list[Classification]:
-        self.threads.append(threading.current_thread().name)
-        self.thread_objects.add(threading.current_thread())
+        self.threads.append(threading.current_thread())
         try:
             asyncio.get_running_loop()
             self.on_loop.append(True)
@@ -86,12 +84,12 @@ def test_the_model_runs_in_a_thread_of_its_own_and_the_loop_goes_on_meanwhile(
     finally:
         index.close()
     assert classifier.threads, "the classifier ran"
-    assert set(classifier.threads) == {"socmon-classify_0"}
+    assert {thread.name for thread in classifier.threads} == {"socmon-classify_0"}
     assert classifier.on_loop == [False] * len(classifier.threads)
     # On the loop, a batch would hold every other task for MODEL_SECONDS.
     assert max(ticks) < MODEL_SECONDS, f"the event loop stalled for {max(ticks):.2f} s"
     # The app shut its model thread down when it stopped.
-    for thread in classifier.thread_objects:
+    for thread in set(classifier.threads):
         thread.join(timeout=5)
         assert not thread.is_alive(), f"{thread.name} still runs after the app stopped"
 
